@@ -1,0 +1,152 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** Every timestamp is `timestamp with time zone` and maps to a JavaScript `Date`. */
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** Privileged roles that can be assigned and activated. `settings` is validated by `RoleSettings`. */
+export const roles = pgTable('roles', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull().unique(),
+  description: text('description').notNull().default(''),
+  builtin: boolean('builtin').notNull().default(false),
+  settings: jsonb('settings').notNull().default({}),
+  createdAt: instant('created_at').notNull().defaultNow(),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
+});
+
+/**
+ * A user's standing relation to a role. At most one row per user and role is `current`;
+ * removed and expired rows stay for the record.
+ */
+export const assignments = pgTable(
+  'assignments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    roleId: uuid('role_id')
+      .notNull()
+      .references(() => roles.id),
+    userId: text('user_id').notNull(),
+    kind: text('kind', { enum: ['eligible', 'active'] }).notNull(),
+    status: text('status', { enum: ['current', 'removed', 'expired'] }).notNull(),
+    startsAt: instant('starts_at').notNull(),
+    endsAt: instant('ends_at'),
+    assignedBy: text('assigned_by').notNull(),
+    reason: text('reason'),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    endedAt: instant('ended_at'),
+    endedBy: text('ended_by'),
+  },
+  (table) => [
+    uniqueIndex('assignments_one_current_per_user_role')
+      .on(table.roleId, table.userId)
+      .where(sql`status = 'current'`),
+    index('assignments_user_idx').on(table.userId),
+  ],
+);
+
+/**
+ * One time-bound use of an eligible assignment. The partial unique index makes "at most one
+ * open activation per user and role" hold under concurrent requests, not only in code.
+ */
+export const activations = pgTable(
+  'activations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    roleId: uuid('role_id')
+      .notNull()
+      .references(() => roles.id),
+    userId: text('user_id').notNull(),
+    assignmentId: uuid('assignment_id')
+      .notNull()
+      .references(() => assignments.id),
+    status: text('status', {
+      enum: ['pending_approval', 'active', 'expired', 'deactivated', 'denied', 'cancelled', 'failed'],
+    }).notNull(),
+    requestedAt: instant('requested_at').notNull(),
+    startsAt: instant('starts_at').notNull(),
+    endsAt: instant('ends_at').notNull(),
+    durationMinutes: integer('duration_minutes').notNull(),
+    justification: text('justification'),
+    endedAt: instant('ended_at'),
+    endedBy: text('ended_by'),
+  },
+  (table) => [
+    uniqueIndex('activations_one_open_per_user_role')
+      .on(table.roleId, table.userId)
+      .where(sql`status in ('pending_approval', 'active')`),
+    index('activations_active_ends_at_idx').on(table.endsAt).where(sql`status = 'active'`),
+    index('activations_user_idx').on(table.userId, table.requestedAt),
+  ],
+);
+
+/**
+ * Append-only, hash-chained record of every change. `hash` covers `prevHash` and the event's
+ * canonical JSON, so editing or deleting a row breaks the chain from that row on.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    occurredAt: instant('occurred_at').notNull(),
+    actorId: text('actor_id').notNull(),
+    action: text('action').notNull(),
+    targetType: text('target_type').notNull(),
+    targetId: text('target_id').notNull(),
+    roleId: uuid('role_id'),
+    subjectUserId: text('subject_user_id'),
+    reason: text('reason'),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull().unique(),
+  },
+  (table) => [
+    index('audit_events_subject_idx').on(table.subjectUserId, table.id),
+    index('audit_events_target_idx').on(table.targetType, table.targetId),
+  ],
+);
+
+/**
+ * Side effects owed by committed changes: Slack messages and queue jobs. Rows are written in
+ * the same transaction as the change and delivered after commit by the outbox dispatcher.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    createdAt: instant('created_at').notNull().defaultNow(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').notNull(),
+    availableAt: instant('available_at').notNull().defaultNow(),
+    lockedUntil: instant('locked_until'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    deliveredAt: instant('delivered_at'),
+    failedAt: instant('failed_at'),
+  },
+  (table) => [
+    index('outbox_pending_idx')
+      .on(table.availableAt, table.id)
+      .where(sql`delivered_at is null and failed_at is null`),
+  ],
+);
+
+/** Small key-value facts about this installation, such as whether the role catalog was seeded. */
+export const appState = pgTable('app_state', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: instant('updated_at').notNull().defaultNow(),
+});

@@ -1,0 +1,162 @@
+import { z } from 'zod';
+
+/** Default Postgres database; created on first start when it does not exist. */
+export const DEFAULT_DATABASE_URL = 'postgres://localhost:5432/pim';
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
+
+const emptyAsUndefined = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optionalText = z.preprocess(emptyAsUndefined, z.string().trim().optional());
+
+const envSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string({ error: 'missing: set it to the bot token (xoxb-…) from OAuth & Permissions' })
+        .trim()
+        .startsWith('xoxb-', 'must be a bot token starting with xoxb-, from OAuth & Permissions'),
+    ),
+    SLACK_SIGNING_SECRET: optionalText,
+    SLACK_APP_TOKEN: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .trim()
+        .startsWith('xapp-', 'must be an app-level token starting with xapp-, from Basic Information')
+        .optional(),
+    ),
+    SLACK_API_URL: z.preprocess(
+      emptyAsUndefined,
+      z.url({ error: 'must be a URL such as http://127.0.0.1:4000/api/' }).optional(),
+    ),
+    PORT: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number({ error: 'must be a port number between 0 and 65535' })
+        .int('must be a whole port number')
+        .min(0, 'must be between 0 and 65535')
+        .max(65535, 'must be between 0 and 65535')
+        .default(3000),
+    ),
+    DATABASE_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL such as postgres://localhost:5432/pim')
+        .default(DEFAULT_DATABASE_URL),
+    ),
+    REDIS_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^rediss?:\/\//, 'must be a redis:// URL such as redis://127.0.0.1:6379')
+        .default('redis://127.0.0.1:6379'),
+    ),
+    PIM_REDIS_PREFIX: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^[a-zA-Z0-9_-]{1,40}$/, 'must be 1 to 40 letters, digits, dashes or underscores')
+        .default('pim'),
+    ),
+    PIM_SECURITY_CHANNEL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .trim()
+        .regex(SLACK_CHANNEL_ID, 'must be a channel ID such as C0123ABCD (channel details → About), not a name')
+        .optional(),
+    ),
+    PIM_ADMINS: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .transform((value) =>
+          value
+            .split(',')
+            .map((id) => id.trim())
+            .filter((id) => id !== ''),
+        )
+        .pipe(
+          z.array(
+            z.string().regex(SLACK_USER_ID, 'must list Slack user IDs such as U0123ABCD, separated by commas'),
+          ),
+        )
+        .default([]),
+    ),
+    PIM_PROCESS: z.preprocess(
+      emptyAsUndefined,
+      z.enum(['all', 'web', 'worker'], { error: 'must be web, worker or unset (both)' }).default('all'),
+    ),
+    LOG_LEVEL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+          error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+        })
+        .default('info'),
+    ),
+  })
+  .superRefine((env, context) => {
+    if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['SLACK_SIGNING_SECRET'],
+        message:
+          'missing: HTTP mode needs the signing secret from Basic Information → App Credentials (or set SLACK_APP_TOKEN for Socket Mode)',
+      });
+    }
+  });
+
+/** Validated configuration of one process. */
+export interface Config {
+  slack: {
+    botToken: string;
+    signingSecret: string | undefined;
+    appToken: string | undefined;
+    apiUrl: string | undefined;
+  };
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  securityChannelId: string | undefined;
+  adminUserIds: string[];
+  processRole: 'all' | 'web' | 'worker';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/** Parses the environment once; every problem comes back as one line naming its variable. */
+export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
+    return { ok: false, problems };
+  }
+  const value = parsed.data;
+  return {
+    ok: true,
+    config: {
+      slack: {
+        botToken: value.SLACK_BOT_TOKEN,
+        signingSecret: value.SLACK_SIGNING_SECRET,
+        appToken: value.SLACK_APP_TOKEN,
+        apiUrl: value.SLACK_API_URL,
+      },
+      port: value.PORT,
+      databaseUrl: value.DATABASE_URL,
+      redisUrl: value.REDIS_URL,
+      redisPrefix: value.PIM_REDIS_PREFIX,
+      securityChannelId: value.PIM_SECURITY_CHANNEL,
+      adminUserIds: value.PIM_ADMINS,
+      processRole: value.PIM_PROCESS,
+      logLevel: value.LOG_LEVEL,
+    },
+  };
+}

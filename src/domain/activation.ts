@@ -1,0 +1,77 @@
+import { formatDuration } from './duration.js';
+import { MAX_JUSTIFICATION_LENGTH, MIN_ACTIVATION_MINUTES, type RoleSettings } from './role-settings.js';
+
+/** Lifecycle of an activation. `active` and `pending_approval` are open; the rest are final. */
+export type ActivationStatus =
+  | 'pending_approval'
+  | 'active'
+  | 'expired'
+  | 'deactivated'
+  | 'denied'
+  | 'cancelled'
+  | 'failed';
+
+/** What the requester asked for, before the rules of the role are applied. */
+export interface ActivationInput {
+  durationMinutes: number | undefined;
+  justification: string | undefined;
+}
+
+/** One broken rule, pointing at the form field to fix. */
+export interface ActivationProblem {
+  field: 'duration' | 'justification';
+  code: 'duration_invalid' | 'duration_too_long' | 'justification_missing' | 'justification_too_long';
+  message: string;
+}
+
+/** A request that passed the role's rules, with the justification trimmed (`null` when empty). */
+export type ActivationCheck =
+  | { ok: true; durationMinutes: number; justification: string | null }
+  | { ok: false; problems: ActivationProblem[] };
+
+/** Checks a request against the role's settings and lists every broken rule. */
+export function checkActivationRequest(
+  roleName: string,
+  settings: RoleSettings,
+  input: ActivationInput,
+): ActivationCheck {
+  const problems: ActivationProblem[] = [];
+  const minutes = input.durationMinutes;
+  if (minutes === undefined) {
+    problems.push({ field: 'duration', code: 'duration_invalid', message: 'Enter a duration, such as 2h or 90m.' });
+  } else if (!Number.isInteger(minutes) || minutes < MIN_ACTIVATION_MINUTES) {
+    problems.push({
+      field: 'duration',
+      code: 'duration_invalid',
+      message: `A duration must be at least ${formatDuration(MIN_ACTIVATION_MINUTES)}.`,
+    });
+  } else if (minutes > settings.maxActivationMinutes) {
+    problems.push({
+      field: 'duration',
+      code: 'duration_too_long',
+      message: `${roleName} can be activated for at most ${formatDuration(settings.maxActivationMinutes)}; you asked for ${formatDuration(minutes)}.`,
+    });
+  }
+
+  const justification = input.justification?.trim() ?? '';
+  if (settings.requireJustification && justification === '') {
+    problems.push({
+      field: 'justification',
+      code: 'justification_missing',
+      message: `${roleName} requires a justification: say why you need it.`,
+    });
+  } else if (justification.length > MAX_JUSTIFICATION_LENGTH) {
+    problems.push({
+      field: 'justification',
+      code: 'justification_too_long',
+      message: `Keep the justification under ${MAX_JUSTIFICATION_LENGTH} characters (it has ${justification.length}).`,
+    });
+  }
+  if (problems.length > 0 || minutes === undefined) return { ok: false, problems };
+  return { ok: true, durationMinutes: minutes, justification: justification === '' ? null : justification };
+}
+
+/** Computes the window of an activation that starts at `now`. */
+export function activationWindow(now: Date, durationMinutes: number): { startsAt: Date; endsAt: Date } {
+  return { startsAt: now, endsAt: new Date(now.getTime() + durationMinutes * 60_000) };
+}

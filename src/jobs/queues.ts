@@ -1,0 +1,70 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+
+/** Queue of delayed jobs that end activations at their end time. */
+export const EXPIRY_QUEUE = 'activation-expiry';
+/** Queue of periodic housekeeping: the overdue sweep. */
+export const MAINTENANCE_QUEUE = 'maintenance';
+
+/** How often the overdue sweep runs besides the run at start-up. */
+export const SWEEP_INTERVAL_MS = 60_000;
+export const SWEEP_SCHEDULER_ID = 'overdue-sweep';
+
+/** Data of an expiry job. */
+export interface ExpiryJobData {
+  activationId: string;
+}
+
+/** The queues of one process, sharing one Redis connection. */
+export interface Queues {
+  expiry: Queue<ExpiryJobData>;
+  maintenance: Queue;
+  close(): Promise<void>;
+}
+
+/** Opens the queues under `prefix`, so tests and sandboxes never share keys with a live app. */
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const expiry = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection, prefix });
+  const maintenance = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
+  return {
+    expiry,
+    maintenance,
+    close: async () => {
+      await Promise.all([expiry.close(), maintenance.close()]);
+    },
+  };
+}
+
+/**
+ * Job id of an activation's expiry. Derived from the activation id, so scheduling twice (a
+ * retried outbox delivery, a rebuild at start-up) keeps one job, and every activation has its own.
+ */
+export function expiryJobId(activationId: string): string {
+  return `expire-${activationId}`;
+}
+
+/** Schedules the expiry job of an activation for its end time. */
+export async function scheduleExpiry(queues: Queues, clock: Clock, activationId: string, endsAt: Date): Promise<void> {
+  await queues.expiry.add(
+    'expire',
+    { activationId },
+    {
+      jobId: expiryJobId(activationId),
+      delay: Math.max(0, endsAt.getTime() - clock.now().getTime()),
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  );
+}
+
+/** Registers the periodic sweep once per Redis, however many workers call it. */
+export async function scheduleSweep(queues: Queues): Promise<void> {
+  await queues.maintenance.upsertJobScheduler(
+    SWEEP_SCHEDULER_ID,
+    { every: SWEEP_INTERVAL_MS },
+    { name: 'sweep', opts: { removeOnComplete: true, removeOnFail: 100 } },
+  );
+}

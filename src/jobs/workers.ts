@@ -1,0 +1,72 @@
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { expireActivation } from '../services/activation-ending.js';
+import type { ServiceContext } from '../services/context.js';
+import { EXPIRY_QUEUE, MAINTENANCE_QUEUE, type ExpiryJobData } from './queues.js';
+import { sweepOverdueActivations } from './sweep.js';
+
+// Expiry jobs mostly wait on Postgres, so several can run at once per process.
+const EXPIRY_CONCURRENCY = 20;
+
+/** The BullMQ workers of one process. */
+export interface Workers {
+  close(): Promise<void>;
+}
+
+/** Starts the expiry and maintenance workers. */
+export function startWorkers(
+  connection: Redis,
+  prefix: string,
+  context: ServiceContext,
+  logger: Logger,
+): Workers {
+  const expiry = new Worker<ExpiryJobData>(
+    EXPIRY_QUEUE,
+    async (job, token) => processExpiry(job, token, context, logger),
+    { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
+  );
+  const maintenance = new Worker(
+    MAINTENANCE_QUEUE,
+    async (job) => {
+      const ended = await sweepOverdueActivations(context, logger.child({ jobId: job.id }));
+      return { ended };
+    },
+    { connection, prefix, concurrency: 1 },
+  );
+  for (const worker of [expiry, maintenance]) {
+    worker.on('failed', (job, error) => {
+      logger.error({ err: error, jobId: job?.id, queue: worker.name, attempts: job?.attemptsMade }, 'job failed');
+    });
+    worker.on('error', (error) => {
+      logger.error({ err: error, queue: worker.name }, 'worker error');
+    });
+  }
+  return {
+    close: async () => {
+      await Promise.all([expiry.close(), maintenance.close()]);
+    },
+  };
+}
+
+async function processExpiry(
+  job: Job<ExpiryJobData>,
+  token: string | undefined,
+  context: ServiceContext,
+  logger: Logger,
+): Promise<string> {
+  const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
+  const result = await expireActivation(context, job.data.activationId);
+  if (result.outcome === 'not_due') {
+    // The job ran before the end time (clock skew between hosts, or an activation that was
+    // extended): put it back until then instead of ending access early.
+    const waitMs = result.endsAt.getTime() - context.clock.now().getTime();
+    log.info({ waitMs }, 'expiry job ran early; delayed until the end time');
+    await job.moveToDelayed(Date.now() + Math.max(waitMs, 0), token);
+    throw new DelayedError();
+  }
+  if (result.outcome === 'ended') {
+    log.info({ lagMs: context.clock.now().getTime() - result.activation.endsAt.getTime() }, 'activation expired');
+  }
+  return result.outcome;
+}

@@ -1,0 +1,63 @@
+import { and, eq, gt, isNull, lte, or, sql } from 'drizzle-orm';
+import { activations, assignments, roles } from '../../db/schema.js';
+import type { Executor } from '../../db/client.js';
+import { PRIVILEGED_ROLE_ADMINISTRATOR, SECURITY_ADMINISTRATOR } from '../domain/roles.js';
+import { UserError } from '../errors.js';
+
+/** What a user may do in slack-pim right now, read from the database. */
+export interface Access {
+  /** Holds Privileged Role Administrator now: an active assignment or an activation. */
+  isActivePra: boolean;
+  isActiveSecurityAdmin: boolean;
+  /** Has a current eligible assignment for Privileged Role Administrator (may activate it). */
+  isEligiblePra: boolean;
+}
+
+/** Reads which PIM-administration roles `userId` holds at `now`. */
+export async function readAccess(db: Executor, userId: string, now: Date): Promise<Access> {
+  const held = await db
+    .select({ slug: roles.slug, kind: assignments.kind })
+    .from(assignments)
+    .innerJoin(roles, eq(roles.id, assignments.roleId))
+    .where(
+      and(
+        eq(assignments.userId, userId),
+        eq(assignments.status, 'current'),
+        lte(assignments.startsAt, now),
+        or(isNull(assignments.endsAt), gt(assignments.endsAt, now)),
+        sql`${roles.slug} in (${PRIVILEGED_ROLE_ADMINISTRATOR}, ${SECURITY_ADMINISTRATOR})`,
+      ),
+    );
+  const activated = await db
+    .select({ slug: roles.slug })
+    .from(activations)
+    .innerJoin(roles, eq(roles.id, activations.roleId))
+    .where(
+      and(
+        eq(activations.userId, userId),
+        eq(activations.status, 'active'),
+        lte(activations.startsAt, now),
+        gt(activations.endsAt, now),
+        sql`${roles.slug} in (${PRIVILEGED_ROLE_ADMINISTRATOR}, ${SECURITY_ADMINISTRATOR})`,
+      ),
+    );
+  const activeSlugs = new Set([
+    ...held.filter((row) => row.kind === 'active').map((row) => row.slug),
+    ...activated.map((row) => row.slug),
+  ]);
+  return {
+    isActivePra: activeSlugs.has(PRIVILEGED_ROLE_ADMINISTRATOR),
+    isActiveSecurityAdmin: activeSlugs.has(SECURITY_ADMINISTRATOR),
+    isEligiblePra: held.some((row) => row.kind === 'eligible' && row.slug === PRIVILEGED_ROLE_ADMINISTRATOR),
+  };
+}
+
+/** Throws `not_authorized` unless `userId` holds Privileged Role Administrator right now. */
+export async function requireActivePra(db: Executor, userId: string, now: Date, action: string): Promise<void> {
+  const access = await readAccess(db, userId, now);
+  if (access.isActivePra) return;
+  const hint = access.isEligiblePra
+    ? 'You are eligible for it: activate it first with `/pim activate privileged-role-administrator 1h <reason>`.'
+    : 'Ask a Privileged Role Administrator to do it for you.';
+  throw new UserError('not_authorized', `Only an active Privileged Role Administrator can ${action}. ${hint}`);
+}

@@ -1,0 +1,146 @@
+import { and, eq, lte } from 'drizzle-orm';
+import { activations, roles } from '../../db/schema.js';
+import type { Transaction } from '../../db/client.js';
+import { appendAudit, SYSTEM_ACTOR } from './audit.js';
+import type { ServiceContext } from './context.js';
+import { enqueueOutbox, type OutboxItem } from './outbox.js';
+
+type ActivationRow = typeof activations.$inferSelect;
+
+/** Why an activation ended before or at its end time. */
+export type EndReason = 'expired' | 'deactivated' | 'eligibility_removed';
+
+/** What happened when something asked an activation to end. */
+export type EndOutcome =
+  | { outcome: 'ended'; activation: ActivationRow }
+  /** Still active with its end in the future: the caller fired early and should retry then. */
+  | { outcome: 'not_due'; endsAt: Date }
+  /** Already ended, by this caller's twin (job and sweep, two workers) or by the user. */
+  | { outcome: 'already_ended' }
+  | { outcome: 'not_found' };
+
+/**
+ * Ends an activation whose end time has passed. Safe to call any number of times from any
+ * number of processes: the conditional update lets exactly one caller move it from `active`
+ * to `expired`, and only that caller writes the audit event and the message.
+ */
+export async function expireActivation(context: ServiceContext, activationId: string): Promise<EndOutcome> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const [ended] = await tx
+      .update(activations)
+      .set({ status: 'expired', endedAt: now, endedBy: SYSTEM_ACTOR })
+      .where(and(eq(activations.id, activationId), eq(activations.status, 'active'), lte(activations.endsAt, now)))
+      .returning();
+    if (ended === undefined) {
+      const [current] = await tx
+        .select({ status: activations.status, endsAt: activations.endsAt })
+        .from(activations)
+        .where(eq(activations.id, activationId));
+      if (current === undefined) return { outcome: 'not_found' };
+      if (current.status === 'active') return { outcome: 'not_due', endsAt: current.endsAt };
+      return { outcome: 'already_ended' };
+    }
+    const roleName = await readRoleName(tx, ended.roleId);
+    await recordEnding(tx, ended, roleName, 'expired', SYSTEM_ACTOR, now);
+    return { outcome: 'ended', activation: ended };
+  });
+}
+
+/** Parameters for ending a user's open activation of a role ahead of its end time. */
+export interface CloseRequest {
+  roleId: string;
+  roleName: string;
+  userId: string;
+  now: Date;
+  endedBy: string;
+  reason: Exclude<EndReason, 'expired'>;
+  /** Collects the notices; the caller enqueues them with its own. */
+  outbox: OutboxItem[];
+}
+
+/**
+ * Ends the user's active activation of a role inside the caller's transaction. Returns the
+ * ended row, or `undefined` when nothing was active.
+ */
+export async function closeOpenActivation(
+  tx: Transaction,
+  request: CloseRequest,
+): Promise<ActivationRow | undefined> {
+  const [ended] = await tx
+    .update(activations)
+    .set({ status: 'deactivated', endedAt: request.now, endedBy: request.endedBy })
+    .where(
+      and(
+        eq(activations.roleId, request.roleId),
+        eq(activations.userId, request.userId),
+        eq(activations.status, 'active'),
+      ),
+    )
+    .returning();
+  if (ended === undefined) return undefined;
+  request.outbox.push(endedNotice(ended, request.roleName, request.reason, request.endedBy, request.now));
+  await appendAudit(tx, {
+    occurredAt: request.now,
+    actorId: request.endedBy,
+    action: request.reason === 'deactivated' ? 'activation.deactivated' : 'activation.ended_by_removal',
+    targetType: 'activation',
+    targetId: ended.id,
+    roleId: ended.roleId,
+    subjectUserId: ended.userId,
+    before: { status: 'active', endsAt: ended.endsAt.toISOString() },
+    after: { status: ended.status, endedAt: request.now.toISOString() },
+  });
+  return ended;
+}
+
+async function recordEnding(
+  tx: Transaction,
+  ended: ActivationRow,
+  roleName: string,
+  reason: EndReason,
+  endedBy: string,
+  now: Date,
+): Promise<void> {
+  await enqueueOutbox(tx, [endedNotice(ended, roleName, reason, endedBy, now)]);
+  await appendAudit(tx, {
+    occurredAt: now,
+    actorId: endedBy,
+    action: 'activation.expired',
+    targetType: 'activation',
+    targetId: ended.id,
+    roleId: ended.roleId,
+    subjectUserId: ended.userId,
+    before: { status: 'active', endsAt: ended.endsAt.toISOString() },
+    after: { status: ended.status, endedAt: now.toISOString() },
+  });
+}
+
+function endedNotice(
+  ended: ActivationRow,
+  roleName: string,
+  reason: EndReason,
+  endedBy: string,
+  now: Date,
+): OutboxItem {
+  return {
+    kind: 'notice',
+    payload: {
+      to: { userId: ended.userId },
+      notice: {
+        type: 'activation_ended',
+        activationId: ended.id,
+        userId: ended.userId,
+        roleName,
+        reason,
+        endedBy,
+        endedAt: now.toISOString(),
+      },
+    },
+  };
+}
+
+async function readRoleName(tx: Transaction, roleId: string): Promise<string> {
+  const [role] = await tx.select({ name: roles.name }).from(roles).where(eq(roles.id, roleId));
+  return role?.name ?? roleId;
+}

@@ -1,0 +1,311 @@
+import { and, eq, gt, isNull, ne, or, sql } from 'drizzle-orm';
+import { assignments, roles } from '../../db/schema.js';
+import type { Database, Transaction } from '../../db/client.js';
+import { PRIVILEGED_ROLE_ADMINISTRATOR, SECURITY_ADMINISTRATOR } from '../domain/roles.js';
+import { UserError } from '../errors.js';
+import { requireActivePra } from './access.js';
+import { closeOpenActivation } from './activation-ending.js';
+import { appendAudit, SYSTEM_ACTOR } from './audit.js';
+import { enqueueOutbox, type OutboxItem } from './outbox.js';
+import { listRoles, pickRole, type Role } from './roles.js';
+import type { ServiceContext } from './context.js';
+
+export type AssignmentKind = 'eligible' | 'active';
+type AssignmentRow = typeof assignments.$inferSelect;
+
+/** A request to make a user eligible for, or an active holder of, a role. */
+export interface AssignRequest {
+  actorId: string;
+  assigneeId: string;
+  roleQuery: string;
+  kind: AssignmentKind;
+  /** End of the assignment; `null` for a permanent one. */
+  endsAt: Date | null;
+  reason: string | null;
+}
+
+export interface AssignResult {
+  outcome: 'added' | 'updated';
+  role: Role;
+  assignment: AssignmentRow;
+}
+
+/** Adds an assignment, or changes the kind or end of the current one. Active PRAs only. */
+export async function assignRole(context: ServiceContext, request: AssignRequest): Promise<AssignResult> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    await requireActivePra(tx, request.actorId, now, 'assign roles');
+    const role = pickRole(request.roleQuery, await listRoles(tx));
+    const existing = await findCurrentAssignment(tx, role.id, request.assigneeId);
+
+    if (existing !== undefined) {
+      const sameEnd = (existing.endsAt?.getTime() ?? null) === (request.endsAt?.getTime() ?? null);
+      if (existing.kind === request.kind && sameEnd) {
+        throw new UserError(
+          'assignment_exists',
+          `<@${request.assigneeId}> already has this ${request.kind} assignment of ${role.name}; nothing changed.`,
+        );
+      }
+      const [updated] = await tx
+        .update(assignments)
+        .set({ kind: request.kind, endsAt: request.endsAt, reason: request.reason, assignedBy: request.actorId })
+        .where(and(eq(assignments.id, existing.id), eq(assignments.status, 'current')))
+        .returning();
+      if (updated === undefined) throw new Error(`assignment ${existing.id} changed during update`);
+      await finishAssignmentChange(tx, now, request, role, updated, 'assignment.updated', existing);
+      return { outcome: 'updated', role, assignment: updated };
+    }
+
+    const [inserted] = await tx
+      .insert(assignments)
+      .values({
+        roleId: role.id,
+        userId: request.assigneeId,
+        kind: request.kind,
+        status: 'current',
+        startsAt: now,
+        endsAt: request.endsAt,
+        assignedBy: request.actorId,
+        reason: request.reason,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (inserted === undefined) {
+      throw new UserError(
+        'assignment_exists',
+        `<@${request.assigneeId}> was assigned ${role.name} by someone else a moment ago; check with \`/pim roles\`.`,
+      );
+    }
+    await finishAssignmentChange(tx, now, request, role, inserted, 'assignment.added', undefined);
+    return { outcome: 'added', role, assignment: inserted };
+  });
+}
+
+/** A request to remove a user's current assignment of a role. */
+export interface RemoveRequest {
+  actorId: string;
+  assigneeId: string;
+  roleQuery: string;
+  reason: string | null;
+}
+
+/**
+ * Removes the current assignment and ends any open activation of that role by that user,
+ * so losing eligibility also takes away access in use. Active PRAs only.
+ */
+export async function removeAssignment(
+  context: ServiceContext,
+  request: RemoveRequest,
+): Promise<{ role: Role; assignment: AssignmentRow }> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    await requireActivePra(tx, request.actorId, now, 'remove assignments');
+    const role = pickRole(request.roleQuery, await listRoles(tx));
+    const existing = await findCurrentAssignment(tx, role.id, request.assigneeId);
+    if (existing === undefined) {
+      throw new UserError(
+        'assignment_not_found',
+        `<@${request.assigneeId}> has no assignment of ${role.name}, so there is nothing to remove.`,
+      );
+    }
+    if (role.slug === PRIVILEGED_ROLE_ADMINISTRATOR && existing.kind === 'active') {
+      await refuseRemovingLastPra(tx, existing, now);
+    }
+
+    const [removed] = await tx
+      .update(assignments)
+      .set({ status: 'removed', endedAt: now, endedBy: request.actorId })
+      .where(and(eq(assignments.id, existing.id), eq(assignments.status, 'current')))
+      .returning();
+    if (removed === undefined) throw new Error(`assignment ${existing.id} changed during removal`);
+
+    const outbox: OutboxItem[] = [];
+    await closeOpenActivation(tx, {
+      roleId: role.id,
+      roleName: role.name,
+      userId: request.assigneeId,
+      now,
+      endedBy: request.actorId,
+      reason: 'eligibility_removed',
+      outbox,
+    });
+    outbox.push({
+      kind: 'notice',
+      payload: {
+        to: { userId: request.assigneeId },
+        notice: {
+          type: 'assignment_removed',
+          assignmentId: removed.id,
+          userId: request.assigneeId,
+          roleName: role.name,
+          kind: removed.kind,
+          removedBy: request.actorId,
+          reason: request.reason,
+        },
+      },
+    });
+    await enqueueOutbox(tx, outbox);
+    await appendAudit(tx, {
+      occurredAt: now,
+      actorId: request.actorId,
+      action: 'assignment.removed',
+      targetType: 'assignment',
+      targetId: removed.id,
+      roleId: role.id,
+      subjectUserId: request.assigneeId,
+      reason: request.reason,
+      before: describeAssignment(existing),
+      after: describeAssignment(removed),
+    });
+    return { role, assignment: removed };
+  });
+}
+
+/**
+ * Gives each user in `userIds` a permanent active Privileged Role Administrator and Security
+ * Administrator assignment when they hold no current assignment of that role. Existing
+ * assignments are left alone, so an administrator's later change (such as making a bootstrap
+ * admin eligible only) survives restarts. Returns the users who received anything.
+ */
+export async function bootstrapAdmins(context: ServiceContext, userIds: readonly string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const adminRoles = await tx
+      .select()
+      .from(roles)
+      .where(sql`${roles.slug} in (${PRIVILEGED_ROLE_ADMINISTRATOR}, ${SECURITY_ADMINISTRATOR})`);
+    const granted = new Set<string>();
+    for (const userId of userIds) {
+      for (const role of adminRoles) {
+        const [inserted] = await tx
+          .insert(assignments)
+          .values({
+            roleId: role.id,
+            userId,
+            kind: 'active',
+            status: 'current',
+            startsAt: now,
+            endsAt: null,
+            assignedBy: SYSTEM_ACTOR,
+            reason: 'Bootstrap administrator listed in PIM_ADMINS',
+          })
+          .onConflictDoNothing()
+          .returning();
+        if (inserted === undefined) continue;
+        granted.add(userId);
+        await appendAudit(tx, {
+          occurredAt: now,
+          actorId: SYSTEM_ACTOR,
+          action: 'assignment.added',
+          targetType: 'assignment',
+          targetId: inserted.id,
+          roleId: role.id,
+          subjectUserId: userId,
+          reason: inserted.reason,
+          after: describeAssignment(inserted),
+        });
+      }
+    }
+    if (granted.size > 0 && context.securityChannelId !== undefined) {
+      await enqueueOutbox(tx, [
+        {
+          kind: 'notice',
+          payload: {
+            to: { channelId: context.securityChannelId },
+            notice: { type: 'admins_bootstrapped', userIds: [...granted], roleNames: adminRoles.map((r) => r.name) },
+          },
+        },
+      ]);
+    }
+    return [...granted];
+  });
+}
+
+/** Finds the user's current assignment of a role, whatever its kind. */
+export async function findCurrentAssignment(
+  tx: Transaction | Database,
+  roleId: string,
+  userId: string,
+): Promise<AssignmentRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(assignments)
+    .where(and(eq(assignments.roleId, roleId), eq(assignments.userId, userId), eq(assignments.status, 'current')));
+  return row;
+}
+
+/** The fields of an assignment recorded in audit events. */
+export function describeAssignment(row: AssignmentRow): Record<string, unknown> {
+  return {
+    userId: row.userId,
+    kind: row.kind,
+    status: row.status,
+    startsAt: row.startsAt.toISOString(),
+    endsAt: row.endsAt?.toISOString() ?? null,
+    assignedBy: row.assignedBy,
+  };
+}
+
+async function finishAssignmentChange(
+  tx: Transaction,
+  now: Date,
+  request: AssignRequest,
+  role: Role,
+  assignment: AssignmentRow,
+  action: 'assignment.added' | 'assignment.updated',
+  before: AssignmentRow | undefined,
+): Promise<void> {
+  await enqueueOutbox(tx, [
+    {
+      kind: 'notice',
+      payload: {
+        to: { userId: request.assigneeId },
+        notice: {
+          type: 'assignment_added',
+          assignmentId: assignment.id,
+          userId: request.assigneeId,
+          roleName: role.name,
+          kind: assignment.kind,
+          endsAt: assignment.endsAt?.toISOString() ?? null,
+          assignedBy: request.actorId,
+          reason: request.reason,
+        },
+      },
+    },
+  ]);
+  await appendAudit(tx, {
+    occurredAt: now,
+    actorId: request.actorId,
+    action,
+    targetType: 'assignment',
+    targetId: assignment.id,
+    roleId: role.id,
+    subjectUserId: request.assigneeId,
+    reason: request.reason,
+    before: before === undefined ? null : describeAssignment(before),
+    after: describeAssignment(assignment),
+  });
+}
+
+async function refuseRemovingLastPra(tx: Transaction, removing: AssignmentRow, now: Date): Promise<void> {
+  const others = await tx
+    .select({ id: assignments.id })
+    .from(assignments)
+    .where(
+      and(
+        eq(assignments.roleId, removing.roleId),
+        eq(assignments.status, 'current'),
+        eq(assignments.kind, 'active'),
+        ne(assignments.id, removing.id),
+        or(isNull(assignments.endsAt), gt(assignments.endsAt, now)),
+      ),
+    )
+    .limit(1);
+  if (others.length === 0) {
+    throw new UserError(
+      'not_authorized',
+      'This is the last active Privileged Role Administrator assignment; removing it would leave nobody able to manage slack-pim. Assign another administrator first.',
+    );
+  }
+}

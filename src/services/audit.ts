@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { canonicalize } from 'json-canonicalize';
+import { desc, sql } from 'drizzle-orm';
+import { auditEvents } from '../../db/schema.js';
+import type { Transaction } from '../../db/client.js';
+
+/** The `prevHash` of the first event in the chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+// Transaction-scoped advisory lock that orders appends, so each event links to the one
+// committed before it even when many transactions audit at once.
+const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
+
+/** Actor id recorded for changes the system makes by itself (expiry, bootstrap). */
+export const SYSTEM_ACTOR = 'system';
+
+/** One audit event as services describe it. */
+export interface AuditInput {
+  occurredAt: Date;
+  actorId: string;
+  action: string;
+  targetType: 'activation' | 'assignment' | 'role' | 'installation';
+  targetId: string;
+  roleId?: string | null;
+  subjectUserId?: string | null;
+  reason?: string | null;
+  before?: unknown;
+  after?: unknown;
+}
+
+/**
+ * Appends an event to the hash chain inside the caller's transaction. Call it last in the
+ * transaction: the chain lock is held until commit, and every auditing transaction waits for it.
+ */
+export async function appendAudit(tx: Transaction, input: AuditInput): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
+  const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
+  const prevHash = last?.hash ?? GENESIS_HASH;
+  const record = {
+    occurredAt: input.occurredAt.toISOString(),
+    actorId: input.actorId,
+    action: input.action,
+    targetType: input.targetType,
+    targetId: input.targetId,
+    roleId: input.roleId ?? null,
+    subjectUserId: input.subjectUserId ?? null,
+    reason: input.reason ?? null,
+    before: input.before ?? null,
+    after: input.after ?? null,
+  };
+  await tx.insert(auditEvents).values({
+    ...record,
+    occurredAt: input.occurredAt,
+    prevHash,
+    hash: hashAuditRecord(prevHash, record),
+  });
+}
+
+/** Computes an event's hash from the previous hash and the event's RFC 8785 canonical JSON. */
+export function hashAuditRecord(prevHash: string, record: Record<string, unknown>): string {
+  return createHash('sha256')
+    .update(prevHash)
+    .update('\n')
+    .update(canonicalize(record))
+    .digest('hex');
+}

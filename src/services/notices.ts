@@ -1,0 +1,60 @@
+/**
+ * Messages that services owe to people, as data. Services write them to the outbox; the Slack
+ * adapter renders them into Block Kit when it delivers them, so no service knows Block Kit.
+ * Times are ISO-8601 strings because notices are stored as JSON.
+ */
+export type Notice =
+  | {
+      type: 'activation_started';
+      activationId: string;
+      userId: string;
+      roleName: string;
+      endsAt: string;
+      durationMinutes: number;
+    }
+  | {
+      type: 'activation_announced';
+      activationId: string;
+      userId: string;
+      roleName: string;
+      startsAt: string;
+      endsAt: string;
+      durationMinutes: number;
+      justification: string | null;
+    }
+  | {
+      type: 'activation_ended';
+      activationId: string;
+      userId: string;
+      roleName: string;
+      reason: 'expired' | 'deactivated' | 'eligibility_removed';
+      endedBy: string;
+      endedAt: string;
+    }
+  | {
+      type: 'assignment_added';
+      assignmentId: string;
+      userId: string;
+      roleName: string;
+      kind: 'eligible' | 'active';
+      endsAt: string | null;
+      assignedBy: string;
+      reason: string | null;
+    }
+  | {
+      type: 'assignment_removed';
+      assignmentId: string;
+      userId: string;
+      roleName: string;
+      kind: 'eligible' | 'active';
+      removedBy: string;
+      reason: string | null;
+    }
+  | {
+      type: 'admins_bootstrapped';
+      userIds: string[];
+      roleNames: string[];
+    };
+
+/** Where a notice goes: a user's DM with the app, or the configured security channel. */
+export type NoticeRecipient = { userId: string } | { channelId: string };

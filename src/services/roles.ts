@@ -1,0 +1,122 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import { appState, roles } from '../../db/schema.js';
+import type { Database, Executor } from '../../db/client.js';
+import { BUILTIN_ROLES, resolveRole } from '../domain/roles.js';
+import { DEFAULT_ROLE_SETTINGS, readRoleSettings, type RoleSettings } from '../domain/role-settings.js';
+import { UserError } from '../errors.js';
+import { appendAudit, SYSTEM_ACTOR } from './audit.js';
+
+/** A role with its settings read and defaults filled. */
+export interface Role {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  builtin: boolean;
+  settings: RoleSettings;
+}
+
+/** A role with the number of current holders of each kind. */
+export interface RoleSummary extends Role {
+  eligibleCount: number;
+  activeCount: number;
+  permanentCount: number;
+}
+
+const CATALOG_SEEDED_KEY = 'catalog_seeded';
+
+/**
+ * Seeds the built-in role catalog the first time slack-pim starts on a database. Later starts
+ * leave the roles alone, so administrators' edits survive restarts.
+ */
+export async function seedRoleCatalog(db: Database, now: Date): Promise<{ seeded: boolean }> {
+  return db.transaction(async (tx) => {
+    const marker = await tx
+      .insert(appState)
+      .values({ key: CATALOG_SEEDED_KEY, value: { at: now.toISOString() } })
+      .onConflictDoNothing()
+      .returning({ key: appState.key });
+    if (marker.length === 0) return { seeded: false };
+    const inserted = await tx
+      .insert(roles)
+      .values(BUILTIN_ROLES.map((role) => ({ ...role, builtin: true, settings: DEFAULT_ROLE_SETTINGS })))
+      .onConflictDoNothing()
+      .returning({ id: roles.id, slug: roles.slug });
+    await appendAudit(tx, {
+      occurredAt: now,
+      actorId: SYSTEM_ACTOR,
+      action: 'roles.seeded',
+      targetType: 'installation',
+      targetId: CATALOG_SEEDED_KEY,
+      after: { roles: inserted.map((role) => role.slug), settings: DEFAULT_ROLE_SETTINGS },
+    });
+    return { seeded: true };
+  });
+}
+
+/** Lists every role, by name. */
+export async function listRoles(db: Executor): Promise<Role[]> {
+  const rows = await db.select().from(roles).orderBy(asc(roles.name));
+  return rows.map(toRole);
+}
+
+/** Finds a role by slug. */
+export async function findRoleBySlug(db: Executor, slug: string): Promise<Role | undefined> {
+  const [row] = await db.select().from(roles).where(eq(roles.slug, slug));
+  return row === undefined ? undefined : toRole(row);
+}
+
+/** Resolves what a user typed (slug, name or unambiguous prefix) to one role, or throws. */
+export function pickRole<T extends { slug: string; name: string }>(query: string, candidates: readonly T[]): T {
+  const result = resolveRole(query, candidates);
+  if (result.ok) return result.role;
+  throw new UserError(result.code, result.message, 'role');
+}
+
+/** Lists roles with counts of current eligible, active and permanent holders at `now`. */
+export async function summarizeRoles(db: Executor, now: Date): Promise<RoleSummary[]> {
+  const rows = await db.execute<{
+    id: string;
+    eligible_count: number;
+    active_count: number;
+    permanent_count: number;
+  }>(sql`
+    select r.id,
+      (select count(*)::int from assignments a
+        where a.role_id = r.id and a.status = 'current' and a.kind = 'eligible'
+          and a.starts_at <= ${now} and (a.ends_at is null or a.ends_at > ${now})) as eligible_count,
+      (select count(distinct holder)::int from (
+          select a.user_id as holder from assignments a
+            where a.role_id = r.id and a.status = 'current' and a.kind = 'active'
+              and a.starts_at <= ${now} and (a.ends_at is null or a.ends_at > ${now})
+          union
+          select v.user_id from activations v
+            where v.role_id = r.id and v.status = 'active' and v.ends_at > ${now}
+        ) holders) as active_count,
+      (select count(*)::int from assignments a
+        where a.role_id = r.id and a.status = 'current' and a.kind = 'active'
+          and a.ends_at is null) as permanent_count
+    from roles r`);
+  const counts = new Map(rows.map((row) => [row.id, row]));
+  const all = await listRoles(db);
+  return all.map((role) => {
+    const count = counts.get(role.id);
+    return {
+      ...role,
+      eligibleCount: count?.eligible_count ?? 0,
+      activeCount: count?.active_count ?? 0,
+      permanentCount: count?.permanent_count ?? 0,
+    };
+  });
+}
+
+function toRole(row: typeof roles.$inferSelect): Role {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    builtin: row.builtin,
+    settings: readRoleSettings(row.settings),
+  };
+}

@@ -1,0 +1,115 @@
+import type { ViewStateValue } from '@slack/bolt';
+import type { KnownBlock, View } from '@slack/types';
+import { formatDuration } from '../domain/duration.js';
+import { MAX_JUSTIFICATION_LENGTH } from '../domain/role-settings.js';
+import type { Role } from '../services/roles.js';
+import { context, OPTION_TEXT_LIMIT, STATIC_SELECT_OPTION_LIMIT, truncate } from './blocks.js';
+
+/** `callback_id` of the activation modal. */
+export const ACTIVATION_CALLBACK_ID = 'activate_role';
+
+/** `block_id`s of the modal's inputs; field errors are keyed by these. */
+export const ACTIVATION_BLOCKS = {
+  role: 'role',
+  duration: 'duration',
+  justification: 'justification',
+} as const;
+
+const VALUE_ACTION_ID = 'value';
+
+/** What the modal opens with; anything the user already typed in the command. */
+export interface ActivationPrefill {
+  roleSlug?: string;
+  durationText?: string;
+  justification?: string;
+}
+
+/** What a submitted modal holds, as typed. */
+export interface ActivationSubmission {
+  roleSlug: string | undefined;
+  durationText: string | undefined;
+  justification: string | undefined;
+}
+
+/** Builds the activation modal listing only `eligibleRoles`. */
+export function buildActivationModal(eligibleRoles: readonly Role[], prefill: ActivationPrefill): View {
+  const options = eligibleRoles.slice(0, STATIC_SELECT_OPTION_LIMIT).map((role) => ({
+    text: { type: 'plain_text' as const, text: truncate(role.name, OPTION_TEXT_LIMIT) },
+    value: role.slug,
+  }));
+  const preselected = options.find((option) => option.value === prefill.roleSlug);
+  const chosen = eligibleRoles.find((role) => role.slug === prefill.roleSlug);
+  const durationHint =
+    chosen === undefined
+      ? 'Such as 30m, 2h or 1h30m, up to the role’s maximum.'
+      : `Such as 30m, 2h or 1h30m; ${chosen.name} allows up to ${formatDuration(chosen.settings.maxActivationMinutes)}.`;
+
+  const blocks: KnownBlock[] = [
+    {
+      type: 'input',
+      block_id: ACTIVATION_BLOCKS.role,
+      label: { type: 'plain_text', text: 'Role' },
+      element: {
+        type: 'static_select',
+        action_id: VALUE_ACTION_ID,
+        placeholder: { type: 'plain_text', text: 'Choose a role you are eligible for' },
+        options,
+        ...(preselected === undefined ? {} : { initial_option: preselected }),
+      },
+    },
+    {
+      type: 'input',
+      block_id: ACTIVATION_BLOCKS.duration,
+      label: { type: 'plain_text', text: 'Duration' },
+      hint: { type: 'plain_text', text: durationHint },
+      element: {
+        type: 'plain_text_input',
+        action_id: VALUE_ACTION_ID,
+        placeholder: { type: 'plain_text', text: '2h' },
+        ...(prefill.durationText === undefined ? {} : { initial_value: prefill.durationText }),
+      },
+    },
+    {
+      type: 'input',
+      block_id: ACTIVATION_BLOCKS.justification,
+      // Optional for Slack so that our own check can say which role requires it and why.
+      optional: true,
+      label: { type: 'plain_text', text: 'Justification' },
+      hint: { type: 'plain_text', text: 'Why you need the role now. Shown to the security team.' },
+      element: {
+        type: 'plain_text_input',
+        action_id: VALUE_ACTION_ID,
+        multiline: true,
+        max_length: MAX_JUSTIFICATION_LENGTH,
+        ...(prefill.justification === undefined
+          ? {}
+          : { initial_value: truncate(prefill.justification, MAX_JUSTIFICATION_LENGTH) }),
+      },
+    },
+  ];
+  if (eligibleRoles.length > STATIC_SELECT_OPTION_LIMIT) {
+    blocks.push(
+      context(
+        `Showing the first ${STATIC_SELECT_OPTION_LIMIT} of your ${eligibleRoles.length} roles; name others with \`/pim activate <role>\`.`,
+      ),
+    );
+  }
+  return {
+    type: 'modal',
+    callback_id: ACTIVATION_CALLBACK_ID,
+    title: { type: 'plain_text', text: 'Activate a role' },
+    submit: { type: 'plain_text', text: 'Activate' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks,
+  };
+}
+
+/** Reads the submitted values from `view.state.values`. */
+export function readActivationSubmission(values: Record<string, Record<string, ViewStateValue>>): ActivationSubmission {
+  const value = (blockId: string): ViewStateValue | undefined => values[blockId]?.[VALUE_ACTION_ID];
+  return {
+    roleSlug: value(ACTIVATION_BLOCKS.role)?.selected_option?.value ?? undefined,
+    durationText: value(ACTIVATION_BLOCKS.duration)?.value ?? undefined,
+    justification: value(ACTIVATION_BLOCKS.justification)?.value ?? undefined,
+  };
+}

@@ -1,0 +1,95 @@
+import type { App } from '@slack/bolt';
+import { checkActivationRequest } from '../domain/activation.js';
+import { parseDuration } from '../domain/duration.js';
+import { describeErrorForUser, UserError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { activateRole } from '../services/activations.js';
+import { listRoles } from '../services/roles.js';
+import { ACTIVATION_BLOCKS, ACTIVATION_CALLBACK_ID, readActivationSubmission } from './activation-modal.js';
+import type { SlackDeps } from './deps.js';
+
+/**
+ * Slack drops a view_submission answered after 3 seconds. Field errors need the answer, so the
+ * work runs first; if it is still running at this budget the modal closes and the outcome
+ * arrives as a DM instead.
+ */
+const SUBMISSION_ACK_BUDGET_MS = 2_000;
+
+type FieldErrors = Partial<Record<keyof typeof ACTIVATION_BLOCKS, string>>;
+type Outcome = { kind: 'done' } | { kind: 'field_errors'; errors: FieldErrors } | { kind: 'failed'; text: string };
+
+/** Registers the activation modal's submission: field errors in the modal, else activate. */
+export function registerActivationSubmission(app: App, deps: SlackDeps): void {
+  app.view(ACTIVATION_CALLBACK_ID, async ({ ack, body, view }) => {
+    const userId = body.user.id;
+    const logger = deps.logger.child({ userId, viewId: view.id });
+    const work = submitActivation(deps, userId, view.state.values, logger);
+    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), SUBMISSION_ACK_BUDGET_MS).unref());
+    const first = await Promise.race([work, timer]);
+
+    if (first === 'late') {
+      await ack();
+      logger.warn('activation took longer than the ack budget; answering by DM');
+      const outcome = await work;
+      if (outcome.kind !== 'done') {
+        const text = outcome.kind === 'failed' ? outcome.text : Object.values(outcome.errors).join(' ');
+        await deps.client.chat.postMessage({ channel: userId, text: `Your activation did not go through: ${text}` });
+      }
+      return;
+    }
+    if (first.kind === 'field_errors') {
+      await ack({ response_action: 'errors', errors: first.errors });
+      return;
+    }
+    if (first.kind === 'failed') {
+      await ack({ response_action: 'errors', errors: { [ACTIVATION_BLOCKS.role]: first.text } });
+      return;
+    }
+    await ack();
+  });
+}
+
+async function submitActivation(
+  deps: SlackDeps,
+  userId: string,
+  values: Parameters<typeof readActivationSubmission>[0],
+  logger: Logger,
+): Promise<Outcome> {
+  try {
+    const submission = readActivationSubmission(values);
+    if (submission.roleSlug === undefined) {
+      return { kind: 'field_errors', errors: { role: 'Choose a role.' } };
+    }
+    const duration = parseDuration(submission.durationText ?? '');
+    const errors: FieldErrors = {};
+    if (!duration.ok) errors.duration = duration.reason;
+    const role = (await listRoles(deps.context.db)).find((candidate) => candidate.slug === submission.roleSlug);
+    if (role !== undefined) {
+      const check = checkActivationRequest(role.name, role.settings, {
+        durationMinutes: duration.ok ? duration.minutes : undefined,
+        justification: submission.justification,
+      });
+      if (!check.ok) {
+        for (const problem of check.problems) errors[problem.field] ??= problem.message;
+      }
+    }
+    if (Object.keys(errors).length > 0) {
+      logger.warn({ fields: Object.keys(errors) }, 'activation form rejected');
+      return { kind: 'field_errors', errors };
+    }
+
+    await activateRole(deps.context, {
+      userId,
+      roleQuery: submission.roleSlug,
+      durationMinutes: duration.ok ? duration.minutes : undefined,
+      justification: submission.justification,
+    });
+    return { kind: 'done' };
+  } catch (error) {
+    const reply = describeErrorForUser(error, logger);
+    if (error instanceof UserError) {
+      return { kind: 'field_errors', errors: { [error.field ?? 'role']: reply.text } };
+    }
+    return { kind: 'failed', text: reply.text };
+  }
+}

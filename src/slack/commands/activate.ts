@@ -1,0 +1,68 @@
+import type { RespondFn } from '@slack/bolt';
+import type { PimCommand } from '../../domain/command.js';
+import { slackDateToken } from '../../domain/dates.js';
+import { formatDuration } from '../../domain/duration.js';
+import { UserError } from '../../errors.js';
+import { activateRole, listEligibleRoles } from '../../services/activations.js';
+import { listRoles, pickRole, type Role } from '../../services/roles.js';
+import { buildActivationModal, type ActivationPrefill } from '../activation-modal.js';
+import { escapeMrkdwn } from '../blocks.js';
+import type { SlackDeps } from '../deps.js';
+
+type ActivateCommand = Extract<PimCommand, { name: 'activate' }>;
+
+/** Where the command came from: who, and the trigger for opening a modal. */
+export interface CommandOrigin {
+  userId: string;
+  triggerId: string;
+  respond: RespondFn;
+}
+
+/**
+ * Handles `/pim activate`. With role, duration and (when required) a justification, activates
+ * at once; otherwise opens the modal, pre-filled with what was typed.
+ */
+export async function handleActivateCommand(deps: SlackDeps, origin: CommandOrigin, command: ActivateCommand) {
+  const now = deps.context.clock.now();
+  const eligible = await listEligibleRoles(deps.context.db, origin.userId, now);
+
+  let role: Role | undefined;
+  if (command.role !== undefined) {
+    role = pickRole(command.role, await listRoles(deps.context.db));
+    if (!eligible.some((candidate) => candidate.id === role?.id)) {
+      throw new UserError(
+        'not_eligible',
+        `You are not eligible for ${role.name}, so it cannot be activated. Ask a Privileged Role Administrator if you need it.`,
+      );
+    }
+  } else if (eligible.length === 0) {
+    throw new UserError(
+      'not_eligible',
+      'You are not eligible for any role yet. A Privileged Role Administrator can make you eligible with `/pim assign`.',
+    );
+  }
+
+  const complete =
+    role !== undefined &&
+    command.durationMinutes !== undefined &&
+    (command.reason !== undefined || !role.settings.requireJustification);
+  if (complete && role !== undefined) {
+    const result = await activateRole(deps.context, {
+      userId: origin.userId,
+      roleQuery: role.slug,
+      durationMinutes: command.durationMinutes,
+      justification: command.reason,
+    });
+    await origin.respond({
+      response_type: 'ephemeral',
+      text: `:unlock: *${escapeMrkdwn(result.role.name)}* is active for ${formatDuration(result.activation.durationMinutes)}, until ${slackDateToken(result.activation.endsAt)}.`,
+    });
+    return;
+  }
+
+  const prefill: ActivationPrefill = {};
+  if (role !== undefined) prefill.roleSlug = role.slug;
+  if (command.durationText !== undefined) prefill.durationText = command.durationText;
+  if (command.reason !== undefined) prefill.justification = command.reason;
+  await deps.client.views.open({ trigger_id: origin.triggerId, view: buildActivationModal(eligible, prefill) });
+}

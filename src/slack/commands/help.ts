@@ -1,0 +1,27 @@
+import { USAGE, type PimSubcommand } from '../../domain/command.js';
+import { readAccess } from '../../services/access.js';
+import type { SlackDeps } from '../deps.js';
+import type { CommandOrigin } from './activate.js';
+
+const EVERYONE: PimSubcommand[] = ['activate', 'deactivate', 'status', 'roles', 'help'];
+const ADMINISTRATORS: PimSubcommand[] = ['assign', 'remove'];
+
+/** Builds usage help listing only what the caller may do now. */
+export async function buildHelpText(deps: SlackDeps, userId: string, preface?: string): Promise<string> {
+  const access = await readAccess(deps.context.db, userId, deps.context.clock.now());
+  const allowed = access.isActivePra ? [...EVERYONE, ...ADMINISTRATORS] : EVERYONE;
+  const lines = allowed.map((name) => `• \`${USAGE[name].usage}\`: ${USAGE[name].description}`);
+  const parts = [preface, '*slack-pim: just-in-time privileged access*', ...lines].filter(
+    (part): part is string => part !== undefined,
+  );
+  parts.push('Durations are written 30m, 2h, 1h30m or 90 minutes. Quote role names that contain spaces.');
+  if (!access.isActivePra && access.isEligiblePra) {
+    parts.push('You are eligible for Privileged Role Administrator: activate it to assign and remove roles.');
+  }
+  return parts.join('\n');
+}
+
+/** Handles `/pim` and `/pim help`. */
+export async function handleHelpCommand(deps: SlackDeps, origin: CommandOrigin, preface?: string) {
+  await origin.respond({ response_type: 'ephemeral', text: await buildHelpText(deps, origin.userId, preface) });
+}
