@@ -100,16 +100,6 @@ const envSchema = z
         })
         .default('info'),
     ),
-  })
-  .superRefine((env, context) => {
-    if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
-      context.addIssue({
-        code: 'custom',
-        path: ['SLACK_SIGNING_SECRET'],
-        message:
-          'missing: HTTP mode needs the signing secret from Basic Information → App Credentials (or set SLACK_APP_TOKEN for Socket Mode)',
-      });
-    }
   });
 
 /** Validated configuration of one process. */
@@ -135,10 +125,16 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
 /** Parses the environment once; every problem comes back as one line naming its variable. */
 export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`);
-    return { ok: false, problems };
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${describeIssue(issue, env)}`);
+  // Checked outside the schema so it is reported together with every other problem.
+  if (isBlank(env.SLACK_APP_TOKEN) && isBlank(env.SLACK_SIGNING_SECRET)) {
+    problems.push(
+      'SLACK_SIGNING_SECRET: missing: HTTP mode needs the signing secret from Basic Information → App Credentials (or set SLACK_APP_TOKEN for Socket Mode)',
+    );
   }
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const value = parsed.data;
   return {
     ok: true,
@@ -159,4 +155,18 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       logLevel: value.LOG_LEVEL,
     },
   };
+}
+
+function isBlank(value: string | undefined): boolean {
+  return value === undefined || value.trim() === '';
+}
+
+// Names the offending list entry, since the variable's path alone does not show which one.
+function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
+  const [variable, index] = issue.path;
+  if (variable === 'PIM_ADMINS' && typeof index === 'number') {
+    const entry = (env.PIM_ADMINS ?? '').split(',').map((id) => id.trim()).filter((id) => id !== '')[index];
+    return `${issue.message} ("${entry ?? ''}" is not one)`;
+  }
+  return issue.message;
 }

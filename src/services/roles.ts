@@ -75,6 +75,8 @@ export function pickRole<T extends { slug: string; name: string }>(query: string
 
 /** Lists roles with counts of current eligible, active and permanent holders at `now`. */
 export async function summarizeRoles(db: Executor, now: Date): Promise<RoleSummary[]> {
+  // postgres.js binds a Date inside a raw drizzle `sql` template as text, so pass ISO text and cast.
+  const at = now.toISOString();
   const rows = await db.execute<{
     id: string;
     eligible_count: number;
@@ -84,14 +86,14 @@ export async function summarizeRoles(db: Executor, now: Date): Promise<RoleSumma
     select r.id,
       (select count(*)::int from assignments a
         where a.role_id = r.id and a.status = 'current' and a.kind = 'eligible'
-          and a.starts_at <= ${now} and (a.ends_at is null or a.ends_at > ${now})) as eligible_count,
+          and a.starts_at <= ${at}::timestamptz and (a.ends_at is null or a.ends_at > ${at}::timestamptz)) as eligible_count,
       (select count(distinct holder)::int from (
           select a.user_id as holder from assignments a
             where a.role_id = r.id and a.status = 'current' and a.kind = 'active'
-              and a.starts_at <= ${now} and (a.ends_at is null or a.ends_at > ${now})
+              and a.starts_at <= ${at}::timestamptz and (a.ends_at is null or a.ends_at > ${at}::timestamptz)
           union
           select v.user_id from activations v
-            where v.role_id = r.id and v.status = 'active' and v.ends_at > ${now}
+            where v.role_id = r.id and v.status = 'active' and v.ends_at > ${at}::timestamptz
         ) holders) as active_count,
       (select count(*)::int from assignments a
         where a.role_id = r.id and a.status = 'current' and a.kind = 'active'
