@@ -32,7 +32,7 @@ export function healthRoutes(sql: postgres.Sql, redis: Redis): CustomRoute[] {
   ];
 }
 
-/** Each dependency's state: `ok`, or a short reason. */
+/** Checks each dependency and returns `ok` or a short reason for each. */
 export async function checkReadiness(
   sql: postgres.Sql,
   redis: Redis,

@@ -3,7 +3,7 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { startRuntime, StartupError, type Runtime } from './runtime.js';
 
-/** Longest wait for in-flight work on shutdown before the process exits anyway. */
+/** Maximum wait for in-flight work on shutdown before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ export type ActivationStatus =
   | 'cancelled'
   | 'failed';
 
-/** What the requester asked for, before the rules of the role are applied. */
+/** The requested duration and justification, before the role's rules are applied. */
 export interface ActivationInput {
   durationMinutes: number | undefined;
   justification: string | undefined;

@@ -238,7 +238,7 @@ function parseAssign(text: string, offset: number): PimCommand {
     } else if (until === undefined && word === UNTIL_WORD) {
       const dateScan = scanToken(text, scanned.token.end);
       if (!dateScan.ok || dateScan.token === undefined) {
-        return usageError('assign', `"until" needs a date after it, like ${ASSIGNMENT_END_EXAMPLES}.`);
+        return invalid('assign', `"until" needs a date after it, like ${ASSIGNMENT_END_EXAMPLES}.`);
       }
       until = decodeSlackEscapes(dateScan.token.value);
       position = dateScan.token.end;
@@ -281,9 +281,9 @@ function parseUserAndRole(
   subcommand: 'assign' | 'remove',
 ): UserAndRole {
   const userScan = scanToken(text, offset);
-  if (!userScan.ok) return { ok: false, command: usageError(subcommand, userScan.reason) };
+  if (!userScan.ok) return { ok: false, command: invalid(subcommand, userScan.reason) };
   if (userScan.token === undefined) {
-    return { ok: false, command: usageError(subcommand, 'The user and the role are missing.') };
+    return { ok: false, command: invalid(subcommand, 'The user and the role are missing.') };
   }
 
   const userId = parseUserMention(userScan.token.value);
@@ -291,13 +291,13 @@ function parseUserAndRole(
     const problem =
       `"${excerpt(decodeSlackEscapes(userScan.token.value))}" is not a mention of a Slack user. ` +
       'Type @ and pick the person from the list.';
-    return { ok: false, command: usageError(subcommand, problem) };
+    return { ok: false, command: invalid(subcommand, problem) };
   }
 
   const roleScan = scanToken(text, userScan.token.end);
-  if (!roleScan.ok) return { ok: false, command: usageError(subcommand, roleScan.reason) };
+  if (!roleScan.ok) return { ok: false, command: invalid(subcommand, roleScan.reason) };
   if (roleScan.token === undefined) {
-    return { ok: false, command: usageError(subcommand, 'The role is missing.') };
+    return { ok: false, command: invalid(subcommand, 'The role is missing.') };
   }
 
   const role = decodeSlackEscapes(roleScan.token.value);
@@ -410,10 +410,6 @@ function decodeSlackEscapes(text: string): string {
 
 function excerpt(text: string): string {
   return text.length <= EXCERPT_LENGTH ? text : `${text.slice(0, EXCERPT_LENGTH)}…`;
-}
-
-function usageError(subcommand: PimSubcommand, problem: string): PimCommand {
-  return invalid(subcommand, `${problem} Usage: ${USAGE[subcommand].usage}`);
 }
 
 function invalid(subcommand: PimSubcommand, message: string): PimCommand {

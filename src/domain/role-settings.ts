@@ -8,7 +8,7 @@ export const DEFAULT_MAX_ACTIVATION_MINUTES = 8 * 60;
 /** Shortest activation anyone may ask for. */
 export const MIN_ACTIVATION_MINUTES = 1;
 
-/** Longest justification kept; Slack's plain-text input allows 3,000 characters. */
+/** Maximum justification length; Slack's plain-text input allows 3,000 characters. */
 export const MAX_JUSTIFICATION_LENGTH = 500;
 
 /** Per-role rules for activations. Stored as JSON on the role; missing keys take the defaults. */

@@ -4,7 +4,7 @@ import type { Executor } from '../../db/client.js';
 import { PRIVILEGED_ROLE_ADMINISTRATOR, SECURITY_ADMINISTRATOR } from '../domain/roles.js';
 import { UserError } from '../errors.js';
 
-/** What a user may do in slack-pim right now, read from the database. */
+/** A user's administrative standing in slack-pim at one moment, read from the database. */
 export interface Access {
   /** Holds Privileged Role Administrator now: an active assignment or an activation. */
   isActivePra: boolean;

@@ -7,10 +7,10 @@ import { enqueueOutbox, type OutboxItem } from './outbox.js';
 
 type ActivationRow = typeof activations.$inferSelect;
 
-/** Why an activation ended before or at its end time. */
+/** The cause recorded when an activation ends. */
 export type EndReason = 'expired' | 'deactivated' | 'eligibility_removed';
 
-/** What happened when something asked an activation to end. */
+/** The result of a request to end an activation. */
 export type EndOutcome =
   | { outcome: 'ended'; activation: ActivationRow }
   /** Still active with its end in the future: the caller fired early and should retry then. */

@@ -235,7 +235,7 @@ export async function findCurrentAssignment(
   return row;
 }
 
-/** The fields of an assignment recorded in audit events. */
+/** Returns the fields of an assignment that audit events record. */
 export function describeAssignment(row: AssignmentRow): Record<string, unknown> {
   return {
     userId: row.userId,

@@ -2,7 +2,7 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 
-/** What every service needs: the database, the clock, a logger and where security posts go. */
+/** Dependencies of every service: the database, the clock, a logger and the security channel. */
 export interface ServiceContext {
   db: Database;
   clock: Clock;

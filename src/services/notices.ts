@@ -1,6 +1,6 @@
 /**
  * Messages that services owe to people, as data. Services write them to the outbox; the Slack
- * adapter renders them into Block Kit when it delivers them, so no service knows Block Kit.
+ * adapter renders them into Block Kit when it delivers them, so services stay free of Block Kit.
  * Times are ISO-8601 strings because notices are stored as JSON.
  */
 export type Notice =
@@ -56,5 +56,5 @@ export type Notice =
       roleNames: string[];
     };
 
-/** Where a notice goes: a user's DM with the app, or the configured security channel. */
+/** Recipient of a notice: a user's DM with the app, or the configured security channel. */
 export type NoticeRecipient = { userId: string } | { channelId: string };

@@ -17,14 +17,14 @@ export const ACTIVATION_BLOCKS = {
 
 const VALUE_ACTION_ID = 'value';
 
-/** What the modal opens with; anything the user already typed in the command. */
+/** Initial modal values: whatever the user already typed in the command. */
 export interface ActivationPrefill {
   roleSlug?: string;
   durationText?: string;
   justification?: string;
 }
 
-/** What a submitted modal holds, as typed. */
+/** Values of a submitted modal, as typed. */
 export interface ActivationSubmission {
   roleSlug: string | undefined;
   durationText: string | undefined;

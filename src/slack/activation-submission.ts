@@ -29,7 +29,7 @@ export function registerActivationSubmission(app: App, deps: SlackDeps): void {
 
     if (first === 'late') {
       await ack();
-      logger.warn('activation took longer than the ack budget; answering by DM');
+      logger.warn('activation took longer than the ack budget; sending the outcome by DM');
       const outcome = await work;
       if (outcome.kind !== 'done') {
         const text = outcome.kind === 'failed' ? outcome.text : Object.values(outcome.errors).join(' ');

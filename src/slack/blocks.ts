@@ -33,22 +33,22 @@ export function mention(userId: string): string {
   return `<@${userId}>`;
 }
 
-/** A section of mrkdwn text. */
+/** Builds a section of mrkdwn text. */
 export function section(text: string): KnownBlock {
   return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_TEXT_LIMIT) } };
 }
 
-/** A header block. */
+/** Builds a header block. */
 export function header(text: string): KnownBlock {
   return { type: 'header', text: { type: 'plain_text', text: truncate(text, HEADER_TEXT_LIMIT), emoji: true } };
 }
 
-/** A context line of small mrkdwn text. */
+/** Builds a context line of small mrkdwn text. */
 export function context(text: string): KnownBlock {
   return { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, SECTION_TEXT_LIMIT) }] };
 }
 
-/** A section with two-column fields. */
+/** Builds a section with two-column fields. */
 export function fields(entries: [string, string][]): KnownBlock {
   return {
     type: 'section',

@@ -11,7 +11,7 @@ import type { SlackDeps } from '../deps.js';
 
 type ActivateCommand = Extract<PimCommand, { name: 'activate' }>;
 
-/** Where the command came from: who, and the trigger for opening a modal. */
+/** Origin of a command: the user, the trigger for opening a modal and the reply function. */
 export interface CommandOrigin {
   userId: string;
   triggerId: string;

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireActivation } from '../../src/services/activation-ending.js';
+import { sweepOverdueActivations } from '../../src/jobs/sweep.js';
+import { FakeSlack } from '../support/fake-slack.js';
+import {
+  createTestEnvironment,
+  eventually,
+  messageText,
+  replyTo,
+  startTestApp,
+  TestClock,
+  type TestApp,
+  type TestEnvironment,
+} from '../support/harness.js';
+
+const ADMIN = 'UADMIN02';
+const USERS = ['UEXPIRE1', 'UEXPIRE2', 'UEXPIRE3', 'UEXPIRE4'] as const;
+const [JOB_USER, SWEEP_USER, RACE_USER, SECOND_USER] = USERS;
+
+let environment: TestEnvironment;
+let fake: FakeSlack;
+const apps: TestApp[] = [];
+
+beforeAll(async () => {
+  environment = createTestEnvironment();
+  fake = await FakeSlack.start();
+  fake.setUser({ id: ADMIN, tz: 'UTC' });
+  for (const user of USERS) fake.setUser({ id: user, tz: 'UTC' });
+  const app = await startTestApp({ environment, fake, admins: [ADMIN] });
+  apps.push(app);
+  for (const user of USERS) {
+    const result = await app.sender.command(ADMIN, `assign <@${user}> password eligible`);
+    expect(await replyTo(fake, result.responseUrl)).toContain('eligible');
+  }
+});
+
+afterAll(async () => {
+  for (const app of apps) await app.stop();
+  await fake?.close();
+  await environment?.destroy();
+});
+
+async function activate(app: TestApp, userId: string): Promise<{ id: string; endsAt: Date }> {
+  const result = await app.sender.command(userId, 'activate password 1m expiry test');
+  expect(await replyTo(fake, result.responseUrl)).toContain('is active for 1 minute');
+  const [row] = await app.sql<{ id: string; ends_at: Date }[]>`
+    select id, ends_at from activations where user_id = ${userId} and status = 'active'`;
+  if (row === undefined) throw new Error(`no active activation for ${userId}`);
+  return { id: row.id, endsAt: row.ends_at };
+}
+
+function endedMessages(userId: string) {
+  return fake.messagesTo(userId).filter((call) => messageText(call.body).includes('has ended for you'));
+}
+
+async function auditCount(activationId: string, action: string): Promise<number> {
+  const [row] = await apps[0]!.sql<{ count: number }[]>`
+    select count(*)::int as count from audit_events where target_id = ${activationId} and action = ${action}`;
+  return row?.count ?? 0;
+}
+
+describe('expiry', () => {
+  it(
+    'delayed job ends an activation at its end time and tells the user',
+    async () => {
+      const app = apps[0]!;
+      const activation = await activate(app, JOB_USER);
+      const job = await app.runtime.queues.expiry.getJob(`expire-${activation.id}`);
+      expect(job?.delay).toBeGreaterThan(55_000);
+
+      const dm = await fake.waitFor(
+        'chat.postMessage',
+        (call) => call.body.channel === JOB_USER && messageText(call.body).includes('its time is up'),
+        90_000,
+      );
+      expect(dm.at).toBeGreaterThanOrEqual(activation.endsAt.getTime());
+      const [row] = await app.sql<{ status: string; ended_at: Date }[]>`
+        select status, ended_at from activations where id = ${activation.id}`;
+      expect(row?.status).toBe('expired');
+      expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+    },
+    120_000,
+  );
+
+  it('a second activation after an expired one gets its own job', async () => {
+    const app = apps[0]!;
+    const first = await activate(app, SECOND_USER);
+    app.clock.advance(2 * 60_000);
+    await sweepOverdueActivations(app.runtime.context, app.runtime.context.logger);
+    app.clock.advance(-2 * 60_000);
+    const second = await activate(app, SECOND_USER);
+    expect(second.id).not.toBe(first.id);
+    const job = await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${second.id}`)) ?? undefined);
+    expect(job.data.activationId).toBe(second.id);
+  });
+
+  it('the start-up sweep ends what expired while the app was down', async () => {
+    const app = apps[0]!;
+    const activation = await activate(app, SWEEP_USER);
+    // Remove the job too, as if Redis had lost it: only Postgres knows the activation.
+    await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ?? undefined);
+    await app.runtime.queues.expiry.remove(`expire-${activation.id}`);
+    await app.stop();
+    apps.shift();
+    const clock = new TestClock();
+    clock.advance(5 * 60_000);
+    const restarted = await startTestApp({ environment, fake, admins: [ADMIN], clock });
+    apps.unshift(restarted);
+
+    const [row] = await restarted.sql<{ status: string }[]>`select status from activations where id = ${activation.id}`;
+    expect(row?.status).toBe('expired');
+    await fake.waitFor('chat.postMessage', (call) => call.body.channel === SWEEP_USER && messageText(call.body).includes('its time is up'));
+    expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+  });
+
+  it('two workers racing on one expiry end it once, with one message and one audit event', async () => {
+    const first = apps[0]!;
+    first.clock.offsetMs = 0;
+    const activation = await activate(first, RACE_USER);
+    const secondClock = new TestClock();
+    const second = await startTestApp({ environment, fake, admins: [ADMIN], clock: secondClock });
+    apps.push(second);
+
+    first.clock.advance(2 * 60_000);
+    secondClock.advance(2 * 60_000);
+    const outcomes = await Promise.all([
+      ...Array.from({ length: 5 }, () => expireActivation(first.runtime.context, activation.id)),
+      ...Array.from({ length: 5 }, () => expireActivation(second.runtime.context, activation.id)),
+    ]);
+    const sweeps = await Promise.all([
+      sweepOverdueActivations(first.runtime.context, first.runtime.context.logger),
+      sweepOverdueActivations(second.runtime.context, second.runtime.context.logger),
+    ]);
+    const endedByCalls = outcomes.filter((result) => result.outcome === 'ended').length;
+    expect(endedByCalls + sweeps[0] + sweeps[1]).toBe(1);
+
+    await eventually(async () => (endedMessages(RACE_USER).length > 0 ? true : undefined));
+    // Give a duplicate, if any, time to arrive before counting.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(endedMessages(RACE_USER)).toHaveLength(1);
+    expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+  });
+});

@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeSlack } from '../support/fake-slack.js';
+import {
+  createTestEnvironment,
+  eventually,
+  messageText,
+  replyTo,
+  SECURITY_CHANNEL,
+  TEST_REDIS_URL,
+  TEST_SIGNING_SECRET,
+  type TestEnvironment,
+} from '../support/harness.js';
+import { SlackSender } from '../support/slack-requests.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = `${ROOT}node_modules/.bin/tsx`;
+const ADMIN = 'UADMIN03';
+const ALICE = 'UALICE03';
+
+interface RunOutcome {
+  assignmentEndsAt: string;
+  activationMinutes: number;
+  dmEpoch: number;
+  activationEndsAtEpoch: number;
+  exitCode: number | null;
+}
+
+let fake: FakeSlack;
+const environments: TestEnvironment[] = [];
+
+beforeAll(async () => {
+  fake = await FakeSlack.start();
+  fake.setUser({ id: ADMIN, tz: 'America/Los_Angeles' });
+  fake.setUser({ id: ALICE, tz: 'Asia/Tokyo' });
+});
+
+afterAll(async () => {
+  await fake?.close();
+  for (const environment of environments) await environment.destroy();
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+function startProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  let output = '';
+  const child = spawn(TSX, ['src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+async function runFlowInTimeZone(timeZone: string): Promise<RunOutcome> {
+  const environment = createTestEnvironment();
+  environments.push(environment);
+  const port = await freePort();
+  const { child, output } = startProcess({
+    TZ: timeZone,
+    SLACK_BOT_TOKEN: fake.botToken,
+    SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+    SLACK_API_URL: fake.apiUrl,
+    PIM_ADMINS: ADMIN,
+    PIM_SECURITY_CHANNEL: SECURITY_CHANNEL,
+    PORT: String(port),
+    DATABASE_URL: environment.databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    PIM_REDIS_PREFIX: environment.redisPrefix,
+    LOG_LEVEL: 'warn',
+  });
+  const sql = postgres(environment.databaseUrl, { max: 1, onnotice: () => undefined });
+  try {
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await eventually(async () => {
+      const response = await fetch(`${baseUrl}/readyz`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    }, 45_000).catch((error: unknown) => {
+      throw new Error(`process in ${timeZone} never became ready: ${String(error)}\n${output()}`);
+    });
+    const sender = new SlackSender({ baseUrl, signingSecret: TEST_SIGNING_SECRET, fake });
+
+    const assign = await sender.command(ADMIN, `assign <@${ALICE}> global eligible until 2099-01-10T12:00 on call`);
+    expect(await replyTo(fake, assign.responseUrl)).toContain('eligible');
+    const activate = await sender.command(ALICE, 'activate global 2h database incident');
+    expect(await replyTo(fake, activate.responseUrl)).toContain('is active for 2 hours');
+
+    const [assignment] = await sql<{ ends_at: Date }[]>`select ends_at from assignments where user_id = ${ALICE}`;
+    const [activation] = await sql<{ id: string; starts_at: Date; ends_at: Date }[]>`
+      select id, starts_at, ends_at from activations where user_id = ${ALICE}`;
+    if (assignment === undefined || activation === undefined) throw new Error('flow wrote no rows');
+    const dm = await fake.waitFor(
+      'chat.postMessage',
+      (call) => call.body.channel === ALICE && messageText(call.body).includes('is active for you'),
+    );
+    const dmEpoch = Number(/<!date\^(\d+)\^/.exec(messageText(dm.body))?.[1]);
+
+    child.kill('SIGTERM');
+    const [exitCode] = (await once(child, 'exit')) as [number | null];
+    return {
+      assignmentEndsAt: assignment.ends_at.toISOString(),
+      activationMinutes: (activation.ends_at.getTime() - activation.starts_at.getTime()) / 60_000,
+      dmEpoch,
+      activationEndsAtEpoch: Math.floor(activation.ends_at.getTime() / 1000),
+      exitCode,
+    };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await sql.end({ timeout: 5 });
+  }
+}
+
+describe('npm start process', () => {
+  it('stops with one line per configuration problem', async () => {
+    const { child, output } = startProcess({ PORT: 'abc', PIM_ADMINS: 'nobody' });
+    const [exitCode] = (await once(child, 'exit')) as [number | null];
+    expect(exitCode).toBe(1);
+    expect(output()).toContain('SLACK_BOT_TOKEN: missing');
+    expect(output()).toContain('SLACK_SIGNING_SECRET: missing');
+    expect(output()).toContain('PORT: must be a port number');
+    expect(output()).toContain('PIM_ADMINS: must list Slack user IDs');
+  });
+
+  it(
+    'stores identical instants in TZ=UTC and TZ=Asia/Kolkata, and exits 0 on SIGTERM',
+    async () => {
+      const utc = await runFlowInTimeZone('UTC');
+      fake.clear();
+      const kolkata = await runFlowInTimeZone('Asia/Kolkata');
+
+      // 12:00 in Los Angeles (the admin's zone) on 10 January is 20:00 UTC.
+      expect(utc.assignmentEndsAt).toBe('2099-01-10T20:00:00.000Z');
+      expect(kolkata.assignmentEndsAt).toBe(utc.assignmentEndsAt);
+      expect(utc.activationMinutes).toBe(120);
+      expect(kolkata.activationMinutes).toBe(120);
+      expect(utc.dmEpoch).toBe(utc.activationEndsAtEpoch);
+      expect(kolkata.dmEpoch).toBe(kolkata.activationEndsAtEpoch);
+      expect(utc.exitCode).toBe(0);
+      expect(kolkata.exitCode).toBe(0);
+    },
+    120_000,
+  );
+});
