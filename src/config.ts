@@ -13,12 +13,14 @@ const optionalText = z.preprocess(emptyAsUndefined, z.string().trim().optional()
 
 const envSchema = z
   .object({
+    // Unset selects the local sandbox, a stand-in for Slack that needs no workspace.
     SLACK_BOT_TOKEN: z.preprocess(
       emptyAsUndefined,
       z
-        .string({ error: 'missing: set it to the bot token (xoxb-…) from OAuth & Permissions' })
+        .string()
         .trim()
-        .startsWith('xoxb-', 'must be a bot token starting with xoxb-, from OAuth & Permissions'),
+        .startsWith('xoxb-', 'must be a bot token starting with xoxb-, from OAuth & Permissions')
+        .optional(),
     ),
     SLACK_SIGNING_SECRET: optionalText,
     SLACK_APP_TOKEN: z.preprocess(
@@ -120,7 +122,32 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+/**
+ * Configuration of the local sandbox, the mode without `SLACK_BOT_TOKEN`. It keeps to storage of
+ * its own, named after the configured one, so it never mixes with real data.
+ */
+export interface SandboxConfig {
+  /** Port of the sandbox page, which also serves the stand-in's Web API and the app's routes. */
+  port: number;
+  /** The configured database's name with {@link SANDBOX_SUFFIX}: `pim_sandbox` by default. */
+  databaseUrl: string;
+  redisUrl: string;
+  /** The configured prefix with `-sandbox`: `pim-sandbox` by default. */
+  redisPrefix: string;
+  logLevel: Config['logLevel'];
+}
+
+/** Appended to the database name in sandbox mode. */
+export const SANDBOX_SUFFIX = '_sandbox';
+
+export type ConfigResult =
+  | { ok: true; mode: 'slack'; config: Config }
+  | { ok: true; mode: 'sandbox'; config: SandboxConfig }
+  | { ok: false; problems: string[] };
+
+// Settings of a real Slack app that the sandbox cannot use: set without a bot token they are
+// most likely a half-filled configuration, which should not silently start the sandbox.
+const SLACK_ONLY_VARIABLES = ['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL'] as const;
 
 /** Parses the environment once; every problem comes back as one line naming its variable. */
 export function loadConfig(env: Record<string, string | undefined>): ConfigResult {
@@ -128,16 +155,33 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
   const problems = parsed.success
     ? []
     : parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${describeIssue(issue, env)}`);
-  // Checked outside the schema so it is reported together with every other problem.
-  if (isBlank(env.SLACK_APP_TOKEN) && isBlank(env.SLACK_SIGNING_SECRET)) {
+  // Checked outside the schema so they are reported together with every other problem.
+  const sandbox = isBlank(env.SLACK_BOT_TOKEN);
+  if (sandbox) {
+    problems.push(...sandboxProblems(env));
+  } else if (isBlank(env.SLACK_APP_TOKEN) && isBlank(env.SLACK_SIGNING_SECRET)) {
     problems.push(
       'SLACK_SIGNING_SECRET: missing: HTTP mode needs the signing secret from Basic Information → App Credentials (or set SLACK_APP_TOKEN for Socket Mode)',
     );
   }
   if (!parsed.success || problems.length > 0) return { ok: false, problems };
   const value = parsed.data;
+  if (sandbox || value.SLACK_BOT_TOKEN === undefined) {
+    return {
+      ok: true,
+      mode: 'sandbox',
+      config: {
+        port: value.PORT,
+        databaseUrl: sandboxDatabaseUrl(value.DATABASE_URL),
+        redisUrl: value.REDIS_URL,
+        redisPrefix: `${value.PIM_REDIS_PREFIX}-sandbox`,
+        logLevel: value.LOG_LEVEL,
+      },
+    };
+  }
   return {
     ok: true,
+    mode: 'slack',
     config: {
       slack: {
         botToken: value.SLACK_BOT_TOKEN,
@@ -155,6 +199,25 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       logLevel: value.LOG_LEVEL,
     },
   };
+}
+
+/** Returns the URL of the sandbox's database: the configured one's name with {@link SANDBOX_SUFFIX}. */
+export function sandboxDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'pim';
+  url.pathname = `/${encodeURIComponent(`${name}${SANDBOX_SUFFIX}`)}`;
+  return url.toString();
+}
+
+function sandboxProblems(env: Record<string, string | undefined>): string[] {
+  const problems = SLACK_ONLY_VARIABLES.filter((name) => !isBlank(env[name])).map(
+    (name) =>
+      `${name}: set without SLACK_BOT_TOKEN; set the bot token too to connect to Slack, or unset ${name} to run the local sandbox`,
+  );
+  if (!isBlank(env.PIM_PROCESS)) {
+    problems.push('PIM_PROCESS: the sandbox runs web and worker in one process; unset it, or set SLACK_BOT_TOKEN');
+  }
+  return problems;
 }
 
 function isBlank(value: string | undefined): boolean {

@@ -1,7 +1,8 @@
 import { systemClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startRuntime, StartupError, type Runtime } from './runtime.js';
+import { startRuntime, StartupError } from './runtime.js';
+import { startSandbox } from './sandbox/start.js';
 
 /** Maximum wait for in-flight work on shutdown before the process exits anyway. */
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -14,12 +15,15 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const config = loaded.config;
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(loaded.config.logLevel);
 
-  let runtime: Runtime;
+  // Both a runtime and a sandbox stop the same way, which is all the signal handlers need.
+  let running: { stop(): Promise<void> };
   try {
-    runtime = await startRuntime(config, systemClock, logger);
+    running =
+      loaded.mode === 'sandbox'
+        ? await startSandbox(loaded.config, systemClock, logger)
+        : await startRuntime(loaded.config, systemClock, logger);
   } catch (error) {
     if (error instanceof StartupError) {
       process.stderr.write(`slack-pim cannot start: ${error.message}\n`);
@@ -44,7 +48,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS);
     timer.unref();
-    runtime.stop().then(
+    running.stop().then(
       () => {
         logger.info('stopped');
         process.exit(0);

@@ -82,7 +82,7 @@ export class SlackStandIn {
   readonly apiUrl: string;
   readonly botToken: string;
   readonly identity: WorkspaceIdentity;
-  readonly workspace = new Workspace();
+  readonly workspace: Workspace;
   readonly views: ViewStore;
   readonly triggers: TriggerStore;
   readonly log: CallLog;
@@ -105,6 +105,7 @@ export class SlackStandIn {
       teamDomain: options.teamDomain ?? DEFAULT_TEAM_DOMAIN,
       appId: DEFAULT_APP_ID,
     };
+    this.workspace = new Workspace(this.now);
     this.views = new ViewStore(this.workspace, this.now);
     this.triggers = new TriggerStore(this.now);
     this.log = new CallLog(options.maxRecordedCalls);

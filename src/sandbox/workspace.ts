@@ -6,8 +6,7 @@
 import { IANAZone } from 'luxon';
 import type { JsonObject } from './http-io.js';
 
-// Timestamp of the first message. Later ones count up in steps of 100 microseconds.
-const FIRST_TS_SECONDS = 1_700_000_000;
+// Two messages in the same instant still get distinct, increasing timestamps this far apart.
 const TS_STEP_MICROSECONDS = 100;
 
 /** A workspace member. */
@@ -78,7 +77,10 @@ export class Workspace {
   private readonly missingChannels = new Set<string>();
   private readonly messages = new Map<string, StoredMessage[]>();
   private readonly listeners = new Set<ChangeListener>();
-  private messageCount = 0;
+  private lastTsMicroseconds = 0;
+
+  /** @param now clock in milliseconds since the epoch, from which message timestamps are made */
+  constructor(private readonly now: () => number) {}
 
   /** Adds or replaces a member. Throws on a time zone that is not an IANA name. */
   setUser(user: WorkspaceUser): void {
@@ -221,11 +223,11 @@ export class Workspace {
     for (const listener of [...this.listeners]) listener(change);
   }
 
+  // Slack's `ts` is the posting time in seconds with six decimals, unique within a conversation.
   private nextMessageTs(): string {
-    this.messageCount += 1;
-    const totalMicroseconds = this.messageCount * TS_STEP_MICROSECONDS;
-    const seconds = FIRST_TS_SECONDS + Math.floor(totalMicroseconds / 1_000_000);
-    const micros = String(totalMicroseconds % 1_000_000).padStart(6, '0');
+    this.lastTsMicroseconds = Math.max(this.now() * 1000, this.lastTsMicroseconds + TS_STEP_MICROSECONDS);
+    const seconds = Math.floor(this.lastTsMicroseconds / 1_000_000);
+    const micros = String(this.lastTsMicroseconds % 1_000_000).padStart(6, '0');
     return `${seconds}.${micros}`;
   }
 }

@@ -16,6 +16,7 @@ import {
   type TestEnvironment,
 } from '../support/harness.js';
 import { SlackSender } from '../support/slack-requests.js';
+import { deleteRedisKeys, dropDatabase } from '../../src/sandbox/storage-reset.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = `${ROOT}node_modules/.bin/tsx`;
@@ -126,14 +127,69 @@ async function runFlowInTimeZone(timeZone: string): Promise<RunOutcome> {
 
 describe('npm start process', () => {
   it('stops with one line per configuration problem', async () => {
-    const { child, output } = startProcess({ PORT: 'abc', PIM_ADMINS: 'nobody' });
+    const { child, output } = startProcess({ SLACK_BOT_TOKEN: 'xoxb-1', PORT: 'abc', PIM_ADMINS: 'nobody' });
     const [exitCode] = (await once(child, 'exit')) as [number | null];
     expect(exitCode).toBe(1);
-    expect(output()).toContain('SLACK_BOT_TOKEN: missing');
     expect(output()).toContain('SLACK_SIGNING_SECRET: missing');
     expect(output()).toContain('PORT: must be a port number');
     expect(output()).toContain('PIM_ADMINS: must list Slack user IDs');
   });
+
+  it('without a bot token rejects settings only a Slack app uses', async () => {
+    const { child, output } = startProcess({ SLACK_SIGNING_SECRET: 'secret', PORT: 'abc' });
+    const [exitCode] = (await once(child, 'exit')) as [number | null];
+    expect(exitCode).toBe(1);
+    expect(output()).not.toContain('SLACK_BOT_TOKEN: missing');
+    expect(output()).toContain('SLACK_SIGNING_SECRET: set without SLACK_BOT_TOKEN');
+    expect(output()).toContain('PORT: must be a port number');
+  });
+
+  it(
+    'without a bot token starts the sandbox and says so first',
+    async () => {
+      const environment = createTestEnvironment();
+      environments.push(environment);
+      const port = await freePort();
+      const { child, output } = startProcess({
+        PORT: String(port),
+        DATABASE_URL: environment.databaseUrl,
+        REDIS_URL: TEST_REDIS_URL,
+        PIM_REDIS_PREFIX: environment.redisPrefix,
+        LOG_LEVEL: 'info',
+      });
+      // The sandbox keeps to <name>_sandbox, which the environment does not drop by itself.
+      environments.push({
+        ...environment,
+        destroy: async () => {
+          await dropDatabase(`${environment.databaseUrl}_sandbox`);
+          await deleteRedisKeys(TEST_REDIS_URL, `${environment.redisPrefix}-sandbox`);
+        },
+      });
+      try {
+        const baseUrl = `http://127.0.0.1:${port}`;
+        await eventually(async () => {
+          const response = await fetch(`${baseUrl}/readyz`).catch(() => undefined);
+          return response?.status === 200 ? true : undefined;
+        }, 45_000).catch((error: unknown) => {
+          throw new Error(`sandbox never became ready: ${String(error)}\n${output()}`);
+        });
+        const firstLine = JSON.parse(output().split('\n')[0] ?? '{}') as { msg?: string; url?: string; database?: string };
+        expect(firstLine.msg).toContain('sandbox');
+        expect(firstLine.url).toBe(`http://localhost:${port}/`);
+        expect(firstLine.database).toBe(`${environment.databaseName}_sandbox`);
+        const page = await fetch(`${baseUrl}/`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toContain('slack-pim sandbox');
+
+        child.kill('SIGTERM');
+        const [exitCode] = (await once(child, 'exit')) as [number | null];
+        expect(exitCode).toBe(0);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    },
+    60_000,
+  );
 
   it(
     'stores identical instants in TZ=UTC and TZ=Asia/Kolkata, and exits 0 on SIGTERM',
