@@ -1,0 +1,150 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { createLogger } from '../../src/logger.js';
+import { SANDBOX_PEOPLE, SECURITY_CHANNEL_ID } from '../../src/sandbox/seed.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/start.js';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { createTestEnvironment, TEST_REDIS_URL, type TestEnvironment } from '../support/harness.js';
+
+const ALEX = SANDBOX_PEOPLE.eligibleAdmin.id;
+const SAM = SANDBOX_PEOPLE.securityAnalyst.id;
+// The browser's zone; dates in messages must be shown in it, whatever the server's zone is.
+const BROWSER_TIME_ZONE = 'Asia/Tokyo';
+const UI_TIMEOUT_MS = 10_000;
+
+let environment: TestEnvironment;
+let sandbox: Sandbox;
+let browser: TestBrowser;
+let page: Page;
+
+beforeAll(async () => {
+  environment = createTestEnvironment();
+  sandbox = await startSandbox(
+    {
+      port: 0,
+      databaseUrl: environment.databaseUrl,
+      redisUrl: TEST_REDIS_URL,
+      redisPrefix: environment.redisPrefix,
+      logLevel: 'silent',
+    },
+    systemClock,
+    createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+  );
+  browser = await launchBrowser({ timezoneId: BROWSER_TIME_ZONE });
+  page = await browser.context.newPage();
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+  await environment?.destroy();
+});
+
+async function openAs(userId: string, place: string): Promise<void> {
+  await page.goto(`${sandbox.url}?as=${userId}&c=${place}`);
+  await page.locator('#connection.live').waitFor();
+}
+
+async function typeCommand(text: string): Promise<void> {
+  await page.locator('#composer-input').fill(text);
+  await page.keyboard.press('Enter');
+}
+
+function modal() {
+  return page.locator('dialog.modal[open]');
+}
+
+describe('sandbox page', () => {
+  it('shows the seeded assignment DMs in the app messages', async () => {
+    await openAs(ALEX, 'app');
+
+    const messages = page.locator('.message');
+    await expect.poll(() => messages.count()).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('.messages').innerText()).toContain('You are now eligible for Global Administrator');
+    expect(await page.locator('.mention').first().innerText()).toBe('@Priya Raman');
+  });
+
+  it('opens the Home tab with an Activate button per eligible role', async () => {
+    await openAs(ALEX, 'home');
+
+    const home = page.locator('.home-view');
+    await home.waitFor();
+    expect(await home.innerText()).toContain('Global Administrator');
+    expect(await home.locator('button', { hasText: 'Activate' }).count()).toBe(2);
+  });
+
+  it('answers a typed command with an ephemeral reply', async () => {
+    await openAs(ALEX, 'C0GENERAL');
+    await typeCommand('/pim status');
+
+    const reply = page.locator('.message.ephemeral').last();
+    await reply.waitFor();
+    expect(await reply.innerText()).toContain('Only visible to you');
+    expect(await reply.innerText()).toContain('Your privileged roles');
+  });
+
+  it('rejects a command other than /pim without calling the app', async () => {
+    await openAs(ALEX, 'C0GENERAL');
+    await typeCommand('/frobnicate now');
+
+    await expect.poll(() => page.locator('#status').innerText()).toContain('/frobnicate is not a valid command');
+  });
+
+  it('shows field errors from the app inside the modal', async () => {
+    await openAs(ALEX, 'C0GENERAL');
+    await typeCommand('/pim activate global 99h');
+
+    await modal().waitFor();
+    await modal().locator('textarea').fill('Check the error path');
+    await modal().getByRole('button', { name: 'Activate' }).click();
+
+    const error = modal().locator('[data-block-id="duration"] .input-error');
+    await expect.poll(() => error.innerText()).toContain('can be activated for at most 8 hours');
+    await modal().getByRole('button', { name: 'Close' }).click();
+    await modal().waitFor({ state: 'detached' }).catch(() => undefined);
+    await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
+  });
+
+  it('activates from the modal and shows the DM and the security post', async () => {
+    await openAs(ALEX, 'home');
+    await page.locator('.home-view').waitFor();
+    await page.locator('[data-block-id] button', { hasText: 'Activate' }).last().click();
+
+    await modal().waitFor();
+    expect(await modal().locator('select').inputValue()).toBe('global-administrator');
+    await modal().locator('[data-block-id="duration"] input').fill('2h');
+    await modal().locator('[data-block-id="justification"] textarea').fill('Patch the production database');
+    await modal().getByRole('button', { name: 'Activate' }).click();
+    await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
+
+    await page.getByRole('tab', { name: 'Messages' }).click();
+    const dm = page.locator('.message', { hasText: 'is active for you until' });
+    await dm.waitFor();
+    const shown = await dm.locator('.slack-date').first().innerText();
+    const epoch = Number(await dm.locator('.slack-date').first().getAttribute('data-epoch'));
+    expect(shown).toContain(expectedTime(epoch, BROWSER_TIME_ZONE));
+
+    await openAs(SAM, SECURITY_CHANNEL_ID);
+    const post = page.locator('.message', { hasText: 'activated Global Administrator' });
+    await post.waitFor();
+    expect(await post.innerText()).toContain('@Alex Kim');
+    expect(await post.innerText()).toContain('Patch the production database');
+  });
+
+  it('reset empties the conversations and seeds the story again', async () => {
+    await openAs(ALEX, 'app');
+    await page.getByRole('button', { name: 'Reset sandbox' }).click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Reset' }).click();
+
+    await expect.poll(() => page.locator('#status').innerText(), { timeout: 30_000 }).toContain('starts afresh');
+    await expect.poll(() => page.locator('.messages').innerText()).toContain('You are now eligible for Global Administrator');
+    expect(await page.locator('.messages').innerText()).not.toContain('is active for you until');
+  });
+});
+
+// The time part of Slack's `{time}` token in a zone, as the page writes it.
+function expectedTime(epochSeconds: number, timeZone: string): string {
+  return new Date(epochSeconds * 1000).toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit', timeZone });
+}
