@@ -66,6 +66,8 @@ export function renderApprovalMessage(details: RequestDetails): RenderedMessage 
   } else {
     blocks.push(section(outcome));
   }
+  // The id lets an approver or auditor find the request in the audit trail.
+  blocks.push(context(`Request ${request.id}`));
   return { text: `${summary} ${outcome ?? 'Approve or deny it here.'}`, blocks };
 }
 
