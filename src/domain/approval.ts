@@ -1,7 +1,7 @@
 /** Delay before approvers get their first reminder; each later reminder waits twice as long. */
 export const FIRST_REMINDER_MINUTES = 15;
 
-/** Where an approver comes from: named on the role, a member of a named user group, or a PRA. */
+/** Origin of an approver: named on the role, a member of a named user group, or a PRA. */
 export type ApproverSource = 'user' | 'group' | 'pra';
 
 /** One approver of a request and why they may decide it. */

@@ -7,7 +7,7 @@ import type { SendNotice } from '../slack/notice-sender.js';
 import type { Deliver } from './outbox-dispatcher.js';
 import { scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
 
-/** Where deliveries go: Slack for messages, BullMQ for jobs. */
+/** Delivery targets: Slack for messages, BullMQ for jobs. */
 export interface DeliveryTargets {
   sendNotice: SendNotice;
   client: WebClient;

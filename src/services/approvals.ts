@@ -511,7 +511,9 @@ export function requirePending(request: ActivationRow, viewerId: string): void {
 function alreadyDecided(current: ActivationRow | undefined, viewerId: string): UserError {
   if (current === undefined) return new UserError('request_not_found', 'This request does not exist.');
   const by = current.decidedBy ?? current.endedBy;
-  const who = by === null || by === SYSTEM_ACTOR ? '' : by === viewerId ? ' by you' : ` by <@${by}>`;
+  let who = '';
+  if (by === viewerId) who = ' by you';
+  else if (by !== null && by !== SYSTEM_ACTOR) who = ` by <@${by}>`;
   const when = current.decidedAt ?? current.endedAt;
   const at = when === null ? '' : ` ${slackDateToken(when)}`;
   const outcome: Record<string, string> = {

@@ -31,8 +31,8 @@ export async function sendApprovalRequest(
   } catch (error) {
     throw classifySlackError(error, input.approverId);
   }
-  // NOTE: a decision that commits between the status read above and the recording of this
-  // message leaves this one DM showing buttons; a click on them gets "already decided".
+  // NOTE: a decision can commit between the status read above and the recording of this
+  // message. This one DM then keeps its buttons, and a click on them gets "already decided".
 }
 
 /** Rewrites every approver's DM of a request to show its current state. */

@@ -395,3 +395,40 @@ function settingsValues(input: { maxDuration?: string; groups?: string; eligible
     },
   };
 }
+
+describe('settings enforcement', () => {
+  it('a role requiring a ticket opens the form and rejects a missing ticket', async () => {
+    await configure('service', { requireApproval: false, requireTicket: true });
+    const opened = await app.sender.command(BOB, 'activate service 1h fixing the deploy');
+    const call = await fake.waitFor('views.open', (candidate) => candidate.body.trigger_id === opened.triggerId);
+    expect(JSON.stringify(call.body.view)).toContain('ticket_number');
+
+    const values = (ticketNumber: string) => ({
+      role: { value: { type: 'static_select', selected_option: { value: 'service-administrator' } } },
+      duration: { value: { type: 'plain_text_input', value: '1h' } },
+      justification: { value: { type: 'plain_text_input', value: 'fixing the deploy' } },
+      ticket_system: { value: { type: 'plain_text_input', value: 'Jira' } },
+      ticket_number: { value: { type: 'plain_text_input', value: ticketNumber } },
+    });
+    const missing = await app.sender.submitView(BOB, { values: values('') });
+    expect((missing.json as { errors: Record<string, string> }).errors.ticket_number).toContain('requires a ticket');
+
+    const done = await app.sender.submitView(BOB, { values: values('OPS-12') });
+    expect(done.body).toBe('');
+    const post = await fake.waitFor('chat.postMessage', (candidate) => candidate.body.channel === SECURITY_CHANNEL && messageText(candidate.body).includes(`<@${BOB}> activated`));
+    expect(messageText(post.body)).toContain('Jira OPS-12');
+  });
+
+  it('active assignments need a reason and end after the allowed days', async () => {
+    expect(await command(ADMIN, `assign <@${GRACE}> password active`)).toContain('requires a reason for active assignments');
+    expect(await command(ADMIN, `assign <@${GRACE}> password active until 2099-01-01 incident`)).toContain('at most 180 days');
+    await command(ADMIN, `assign <@${GRACE}> password active incident bridge`);
+    const [row] = await app.sql<{ changed_at: Date; ends_at: Date }[]>`
+      select e.occurred_at as changed_at, a.ends_at from assignments a
+        join roles r on r.id = a.role_id
+        join audit_events e on e.target_id = a.id::text and e.action = 'assignment.updated'
+      where a.user_id = ${GRACE} and r.slug = 'password-administrator' and a.status = 'current'`;
+    // The end counts from the change that made the assignment active.
+    expect((row?.ends_at.getTime() ?? 0) - (row?.changed_at.getTime() ?? 0)).toBe(180 * 24 * 60 * 60_000);
+  });
+});
