@@ -73,13 +73,23 @@ export const activations = pgTable(
       .notNull()
       .references(() => assignments.id),
     status: text('status', {
-      enum: ['pending_approval', 'active', 'expired', 'deactivated', 'denied', 'cancelled', 'failed'],
+      enum: ['pending_approval', 'active', 'expired', 'deactivated', 'denied', 'cancelled', 'timed_out', 'failed'],
     }).notNull(),
     requestedAt: instant('requested_at').notNull(),
+    /** For a pending request, the window it would have if approved now; set for real on approval. */
     startsAt: instant('starts_at').notNull(),
     endsAt: instant('ends_at').notNull(),
     durationMinutes: integer('duration_minutes').notNull(),
     justification: text('justification'),
+    ticketSystem: text('ticket_system'),
+    ticketNumber: text('ticket_number'),
+    /** When an undecided request times out; `null` for activations that needed no approval. */
+    requestExpiresAt: instant('request_expires_at'),
+    nextReminderAt: instant('next_reminder_at'),
+    remindersSent: integer('reminders_sent').notNull().default(0),
+    decidedBy: text('decided_by'),
+    decidedAt: instant('decided_at'),
+    decisionReason: text('decision_reason'),
     endedAt: instant('ended_at'),
     endedBy: text('ended_by'),
   },
@@ -89,7 +99,42 @@ export const activations = pgTable(
       .where(sql`status in ('pending_approval', 'active')`),
     index('activations_active_ends_at_idx').on(table.endsAt).where(sql`status = 'active'`),
     index('activations_user_idx').on(table.userId, table.requestedAt),
+    index('activations_pending_idx').on(table.requestExpiresAt).where(sql`status = 'pending_approval'`),
   ],
+);
+
+/**
+ * Who may decide a pending request, fixed when it is filed. `source` says why: named in the
+ * role's settings (`user`), a member of one of its user groups (`group`), or an active Privileged
+ * Role Administrator standing in because the role names nobody (`pra`).
+ */
+export const approvalApprovers = pgTable(
+  'approval_approvers',
+  {
+    activationId: uuid('activation_id')
+      .notNull()
+      .references(() => activations.id),
+    approverId: text('approver_id').notNull(),
+    source: text('source', { enum: ['user', 'group', 'pra'] }).notNull(),
+  },
+  (table) => [
+    uniqueIndex('approval_approvers_pk').on(table.activationId, table.approverId),
+    index('approval_approvers_approver_idx').on(table.approverId),
+  ],
+);
+
+/** The DM each approver received for a request, so every copy can be updated once it is decided. */
+export const approvalMessages = pgTable(
+  'approval_messages',
+  {
+    activationId: uuid('activation_id')
+      .notNull()
+      .references(() => activations.id),
+    approverId: text('approver_id').notNull(),
+    channelId: text('channel_id').notNull(),
+    ts: text('ts').notNull(),
+  },
+  (table) => [uniqueIndex('approval_messages_pk').on(table.activationId, table.approverId)],
 );
 
 /**

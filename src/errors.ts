@@ -17,10 +17,17 @@ export type UserErrorCode =
   | 'not_active'
   | 'not_authorized'
   | 'assignment_not_found'
-  | 'assignment_exists';
+  | 'assignment_exists'
+  | 'assignment_too_long'
+  | 'ticket_missing'
+  | 'ticket_invalid'
+  | 'no_approvers'
+  | 'request_not_found'
+  | 'already_decided'
+  | 'settings_invalid';
 
 /** Modal fields that a `UserError` can point at. */
-export type FormField = 'role' | 'duration' | 'justification';
+export type FormField = 'role' | 'duration' | 'justification' | 'ticket' | 'reason';
 
 /**
  * A request that cannot be carried out as asked, with a message meant for the person who

@@ -7,13 +7,14 @@ import { healthRoutes } from './health.js';
 import { createDeliver } from './jobs/deliveries.js';
 import { OutboxDispatcher } from './jobs/outbox-dispatcher.js';
 import { createQueues, scheduleSweep, type Queues } from './jobs/queues.js';
-import { rebuildExpiryJobs, sweepOverdueActivations } from './jobs/sweep.js';
+import { rebuildExpiryJobs, sweepDueRequests, sweepOverdueActivations } from './jobs/sweep.js';
 import { startWorkers, type Workers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { bootstrapAdmins } from './services/assignments.js';
 import type { ServiceContext } from './services/context.js';
 import { seedRoleCatalog } from './services/roles.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
+import { createSlackDirectory } from './slack/directory.js';
 import { createNoticeSender } from './slack/notice-sender.js';
 
 /** A running slack-pim process: web, worker or both. */
@@ -65,19 +66,20 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
   };
 
   try {
+    const slackClient = new WebClient(config.slack.botToken, {
+      ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+      retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
+    });
     const context: ServiceContext = {
       db: database.db,
       clock,
       logger,
       securityChannelId: config.securityChannelId,
+      directory: createSlackDirectory(slackClient),
     };
     if (config.securityChannelId === undefined) {
       logger.warn('PIM_SECURITY_CHANNEL is not set: activation and bootstrap posts to the security channel are skipped');
     }
-    const slackClient = new WebClient(config.slack.botToken, {
-      ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
-      retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
-    });
     const identity = await resolveBotIdentity(slackClient);
     logger.info({ botUserId: identity.botUserId, teamId: identity.teamId }, 'connected to Slack');
 
@@ -158,8 +160,10 @@ async function startWorkerRole(
   slackClient: WebClient,
   logger: Logger,
 ): Promise<(() => Promise<void>)[]> {
-  const ended = await sweepOverdueActivations(context, logger.child({ component: 'sweep' }));
-  if (ended > 0) logger.info({ ended }, 'start-up sweep ended overdue activations');
+  const sweepLogger = logger.child({ component: 'sweep' });
+  const ended = await sweepOverdueActivations(context, sweepLogger);
+  const requestTimers = await sweepDueRequests(context, sweepLogger);
+  if (ended + requestTimers > 0) logger.info({ ended, requestTimers }, 'start-up sweep caught up');
   const rebuilt = await rebuildExpiryJobs(context, queues);
   logger.info({ activeActivations: rebuilt }, 'expiry jobs checked against Postgres');
   await scheduleSweep(queues);
@@ -168,7 +172,14 @@ async function startWorkerRole(
   const dispatcher = new OutboxDispatcher({
     db: database.db,
     sql: database.sql,
-    deliver: createDeliver(createNoticeSender(slackClient), queues, context.clock),
+    deliver: createDeliver({
+      sendNotice: createNoticeSender(slackClient),
+      client: slackClient,
+      db: database.db,
+      queues,
+      clock: context.clock,
+      logger: logger.child({ component: 'delivery' }),
+    }),
     logger: logger.child({ component: 'outbox' }),
   });
   await dispatcher.start();

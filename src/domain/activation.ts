@@ -1,5 +1,11 @@
 import { formatDuration } from './duration.js';
-import { MAX_JUSTIFICATION_LENGTH, MIN_ACTIVATION_MINUTES, type RoleSettings } from './role-settings.js';
+import {
+  MAX_JUSTIFICATION_LENGTH,
+  MAX_TICKET_NUMBER_LENGTH,
+  MAX_TICKET_SYSTEM_LENGTH,
+  MIN_ACTIVATION_MINUTES,
+  type RoleSettings,
+} from './role-settings.js';
 
 /** Lifecycle of an activation. `active` and `pending_approval` are open; the rest are final. */
 export type ActivationStatus =
@@ -9,24 +15,39 @@ export type ActivationStatus =
   | 'deactivated'
   | 'denied'
   | 'cancelled'
+  | 'timed_out'
   | 'failed';
 
 /** The requested duration and justification, before the role's rules are applied. */
 export interface ActivationInput {
   durationMinutes: number | undefined;
   justification: string | undefined;
+  ticketSystem?: string | undefined;
+  ticketNumber?: string | undefined;
 }
 
 /** One broken rule, pointing at the form field to fix. */
 export interface ActivationProblem {
-  field: 'duration' | 'justification';
-  code: 'duration_invalid' | 'duration_too_long' | 'justification_missing' | 'justification_too_long';
+  field: 'duration' | 'justification' | 'ticket';
+  code:
+    | 'duration_invalid'
+    | 'duration_too_long'
+    | 'justification_missing'
+    | 'justification_too_long'
+    | 'ticket_missing'
+    | 'ticket_invalid';
   message: string;
 }
 
 /** A request that passed the role's rules, with the justification trimmed (`null` when empty). */
 export type ActivationCheck =
-  | { ok: true; durationMinutes: number; justification: string | null }
+  | {
+      ok: true;
+      durationMinutes: number;
+      justification: string | null;
+      ticketSystem: string | null;
+      ticketNumber: string | null;
+    }
   | { ok: false; problems: ActivationProblem[] };
 
 /** Checks a request against the role's settings and lists every broken rule. */
@@ -67,8 +88,30 @@ export function checkActivationRequest(
       message: `Keep the justification under ${MAX_JUSTIFICATION_LENGTH} characters (it has ${justification.length}).`,
     });
   }
+  const ticketSystem = input.ticketSystem?.trim() ?? '';
+  const ticketNumber = input.ticketNumber?.trim() ?? '';
+  if (settings.requireTicket && (ticketSystem === '' || ticketNumber === '')) {
+    problems.push({
+      field: 'ticket',
+      code: 'ticket_missing',
+      message: `${roleName} requires a ticket: give the ticket system and number.`,
+    });
+  } else if (ticketSystem.length > MAX_TICKET_SYSTEM_LENGTH || ticketNumber.length > MAX_TICKET_NUMBER_LENGTH) {
+    problems.push({
+      field: 'ticket',
+      code: 'ticket_invalid',
+      message: `Keep the ticket system under ${MAX_TICKET_SYSTEM_LENGTH} and the number under ${MAX_TICKET_NUMBER_LENGTH} characters.`,
+    });
+  }
+
   if (problems.length > 0 || minutes === undefined) return { ok: false, problems };
-  return { ok: true, durationMinutes: minutes, justification: justification === '' ? null : justification };
+  return {
+    ok: true,
+    durationMinutes: minutes,
+    justification: justification === '' ? null : justification,
+    ticketSystem: ticketSystem === '' ? null : ticketSystem,
+    ticketNumber: ticketNumber === '' ? null : ticketNumber,
+  };
 }
 
 /** Computes the window of an activation that starts at `now`. */

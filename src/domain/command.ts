@@ -9,7 +9,10 @@ export type PimSubcommand =
   | 'status'
   | 'roles'
   | 'assign'
-  | 'remove';
+  | 'remove'
+  | 'requests'
+  | 'cancel'
+  | 'settings';
 
 /** Usage line and one-line description of each subcommand, in the order help lists them. */
 export const USAGE: Readonly<Record<PimSubcommand, { usage: string; description: string }>> = {
@@ -42,6 +45,18 @@ export const USAGE: Readonly<Record<PimSubcommand, { usage: string; description:
     usage: '/pim remove @user role [reason …]',
     description: "Remove someone's assignment to a role.",
   },
+  requests: {
+    usage: '/pim requests',
+    description: 'List the requests waiting for your approval, with Approve and Deny buttons.',
+  },
+  cancel: {
+    usage: '/pim cancel [role]',
+    description: 'Cancel your pending request for a role.',
+  },
+  settings: {
+    usage: '/pim settings role',
+    description: "Open a role's settings: maximum duration, justification, ticket, approval and notifications.",
+  },
 };
 
 export type AssignmentKind = 'eligible' | 'active';
@@ -60,6 +75,9 @@ export type PimCommand =
       reason?: string;
     }
   | { name: 'deactivate'; role?: string }
+  | { name: 'cancel'; role?: string }
+  | { name: 'requests' }
+  | { name: 'settings'; role: string }
   | { name: 'status' }
   | { name: 'roles' }
   | {
@@ -157,6 +175,22 @@ export function parsePimCommand(text: string): PimCommand {
       return parseAssign(text, rest);
     case 'remove':
       return parseRemove(text, rest);
+    case 'requests':
+      return { name: 'requests' };
+    case 'cancel': {
+      // Same shape as `deactivate [role]`: an optional role and nothing else.
+      const parsed = parseDeactivate(text, rest);
+      if (parsed.name === 'invalid') return invalid('cancel', parsed.message);
+      if (parsed.name !== 'deactivate') return parsed;
+      return parsed.role === undefined ? { name: 'cancel' } : { name: 'cancel', role: parsed.role };
+    }
+    case 'settings': {
+      const parsed = parseDeactivate(text, rest);
+      if (parsed.name === 'invalid') return invalid('settings', parsed.message);
+      if (parsed.name !== 'deactivate') return parsed;
+      if (parsed.role === undefined) return invalid('settings', 'Name the role whose settings you want to change.');
+      return { name: 'settings', role: parsed.role };
+    }
     default:
       return { name: 'unknown', word: first.token.value };
   }

@@ -4,6 +4,8 @@ import type { Clock } from '../clock.js';
 
 /** Queue of delayed jobs that end activations at their end time. */
 export const EXPIRY_QUEUE = 'activation-expiry';
+/** Queue of delayed jobs that remind approvers and time out undecided requests. */
+export const REQUEST_QUEUE = 'request-timers';
 /** Queue of periodic housekeeping: the overdue sweep. */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
@@ -16,9 +18,16 @@ export interface ExpiryJobData {
   activationId: string;
 }
 
+/** Data of a request timer job. */
+export interface RequestTimerData {
+  activationId: string;
+  timer: 'remind' | 'timeout';
+}
+
 /** The queues of one process, sharing one Redis connection. */
 export interface Queues {
   expiry: Queue<ExpiryJobData>;
+  requests: Queue<RequestTimerData>;
   maintenance: Queue;
   close(): Promise<void>;
 }
@@ -26,12 +35,14 @@ export interface Queues {
 /** Opens the queues under `prefix`, so tests and sandboxes never share keys with a live app. */
 export function createQueues(connection: Redis, prefix: string): Queues {
   const expiry = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection, prefix });
+  const requests = new Queue<RequestTimerData>(REQUEST_QUEUE, { connection, prefix });
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
   return {
     expiry,
+    requests,
     maintenance,
     close: async () => {
-      await Promise.all([expiry.close(), maintenance.close()]);
+      await Promise.all([expiry.close(), requests.close(), maintenance.close()]);
     },
   };
 }
@@ -52,6 +63,30 @@ export async function scheduleExpiry(queues: Queues, clock: Clock, activationId:
     {
       jobId: expiryJobId(activationId),
       delay: Math.max(0, endsAt.getTime() - clock.now().getTime()),
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  );
+}
+
+/**
+ * Schedules a request's timeout or its reminder number `sequence`. The job id names both, so
+ * each reminder has its own job and scheduling one twice keeps a single job.
+ */
+export async function scheduleRequestTimer(
+  queues: Queues,
+  clock: Clock,
+  timer: { activationId: string; timer: 'remind' | 'timeout'; at: string; sequence: number },
+): Promise<void> {
+  const jobId = timer.timer === 'timeout' ? `timeout-${timer.activationId}` : `remind-${timer.activationId}-${timer.sequence}`;
+  await queues.requests.add(
+    timer.timer,
+    { activationId: timer.activationId, timer: timer.timer },
+    {
+      jobId,
+      delay: Math.max(0, new Date(timer.at).getTime() - clock.now().getTime()),
       attempts: 20,
       backoff: { type: 'exponential', delay: 1_000 },
       removeOnComplete: true,

@@ -2,7 +2,8 @@ import type { Logger } from '../logger.js';
 import { expireActivation } from '../services/activation-ending.js';
 import { findOverdueActivations, listActiveActivations } from '../services/activations.js';
 import type { ServiceContext } from '../services/context.js';
-import { scheduleExpiry, type Queues } from './queues.js';
+import { findDueRequests, listPendingRequests, sendDueReminder, timeOutRequest } from '../services/approvals.js';
+import { scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
 
 // Overdue rows are ended in batches so a long outage does not load them all at once.
 const SWEEP_BATCH_SIZE = 200;
@@ -34,13 +35,56 @@ export async function sweepOverdueActivations(context: ServiceContext, logger: L
 }
 
 /**
- * Re-creates the expiry job of every active activation. Job ids derive from activation ids,
- * so jobs still in Redis are kept as they are; this only fills in what Redis lost.
+ * Times out undecided requests and sends due reminders that no job handled. Returns how many
+ * timers this call fired.
+ */
+export async function sweepDueRequests(context: ServiceContext, logger: Logger): Promise<number> {
+  let fired = 0;
+  for (;;) {
+    const due = await findDueRequests(context.db, context.clock.now(), SWEEP_BATCH_SIZE);
+    let firedInBatch = 0;
+    for (const request of due) {
+      const now = context.clock.now().getTime();
+      const result =
+        request.requestExpiresAt.getTime() <= now
+          ? await timeOutRequest(context, request.id)
+          : await sendDueReminder(context, request.id);
+      if (result.outcome === 'done') {
+        firedInBatch += 1;
+        logger.info({ activationId: request.id }, 'request timer fired by sweep');
+      }
+    }
+    fired += firedInBatch;
+    if (due.length < SWEEP_BATCH_SIZE || firedInBatch === 0) return fired;
+  }
+}
+
+/**
+ * Re-creates the expiry job of every active activation and the timers of every pending
+ * request. Job ids derive from row ids, so jobs still in Redis are kept as they are; this only
+ * fills in what Redis lost. Returns how many rows it checked.
  */
 export async function rebuildExpiryJobs(context: ServiceContext, queues: Queues): Promise<number> {
   const active = await listActiveActivations(context.db);
   for (const activation of active) {
     await scheduleExpiry(queues, context.clock, activation.id, activation.endsAt);
   }
-  return active.length;
+  const pending = await listPendingRequests(context.db, Number.MAX_SAFE_INTEGER);
+  for (const request of pending) {
+    await scheduleRequestTimer(queues, context.clock, {
+      activationId: request.id,
+      timer: 'timeout',
+      at: request.requestExpiresAt.toISOString(),
+      sequence: 0,
+    });
+    if (request.nextReminderAt !== null) {
+      await scheduleRequestTimer(queues, context.clock, {
+        activationId: request.id,
+        timer: 'remind',
+        at: request.nextReminderAt.toISOString(),
+        sequence: request.remindersSent,
+      });
+    }
+  }
+  return active.length + pending.length;
 }

@@ -3,8 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { expireActivation } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
-import { EXPIRY_QUEUE, MAINTENANCE_QUEUE, type ExpiryJobData } from './queues.js';
-import { sweepOverdueActivations } from './sweep.js';
+import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
+import { EXPIRY_QUEUE, MAINTENANCE_QUEUE, REQUEST_QUEUE, type ExpiryJobData, type RequestTimerData } from './queues.js';
+import { sweepDueRequests, sweepOverdueActivations } from './sweep.js';
 
 // Expiry jobs mostly wait on Postgres, so several can run at once per process.
 const EXPIRY_CONCURRENCY = 20;
@@ -26,15 +27,22 @@ export function startWorkers(
     async (job, token) => processExpiry(job, token, context, logger),
     { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
   );
+  const requests = new Worker<RequestTimerData>(
+    REQUEST_QUEUE,
+    async (job, token) => processRequestTimer(job, token, context, logger),
+    { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
+  );
   const maintenance = new Worker(
     MAINTENANCE_QUEUE,
     async (job) => {
-      const ended = await sweepOverdueActivations(context, logger.child({ jobId: job.id }));
-      return { ended };
+      const log = logger.child({ jobId: job.id });
+      const ended = await sweepOverdueActivations(context, log);
+      const requestTimers = await sweepDueRequests(context, log);
+      return { ended, requestTimers };
     },
     { connection, prefix, concurrency: 1 },
   );
-  for (const worker of [expiry, maintenance]) {
+  for (const worker of [expiry, requests, maintenance]) {
     worker.on('failed', (job, error) => {
       logger.error({ err: error, jobId: job?.id, queue: worker.name, attempts: job?.attemptsMade }, 'job failed');
     });
@@ -44,7 +52,7 @@ export function startWorkers(
   }
   return {
     close: async () => {
-      await Promise.all([expiry.close(), maintenance.close()]);
+      await Promise.all([expiry.close(), requests.close(), maintenance.close()]);
     },
   };
 }
@@ -68,5 +76,26 @@ async function processExpiry(
   if (result.outcome === 'ended') {
     log.info({ lagMs: context.clock.now().getTime() - result.activation.endsAt.getTime() }, 'activation expired');
   }
+  return result.outcome;
+}
+
+async function processRequestTimer(
+  job: Job<RequestTimerData>,
+  token: string | undefined,
+  context: ServiceContext,
+  logger: Logger,
+): Promise<string> {
+  const log = logger.child({ jobId: job.id, activationId: job.data.activationId, timer: job.data.timer });
+  const result =
+    job.data.timer === 'timeout'
+      ? await timeOutRequest(context, job.data.activationId)
+      : await sendDueReminder(context, job.data.activationId);
+  if (result.outcome === 'not_due') {
+    const waitMs = result.dueAt.getTime() - context.clock.now().getTime();
+    log.info({ waitMs }, 'request timer ran early; delayed until due');
+    await job.moveToDelayed(Date.now() + Math.max(waitMs, 0), token);
+    throw new DelayedError();
+  }
+  if (result.outcome === 'done') log.info('request timer fired');
   return result.outcome;
 }

@@ -61,3 +61,18 @@ export async function requireActivePra(db: Executor, userId: string, now: Date, 
     : 'Ask a Privileged Role Administrator to do it for you.';
   throw new UserError('not_authorized', `Only an active Privileged Role Administrator can ${action}. ${hint}`);
 }
+
+/** Lists the users who hold Privileged Role Administrator at `now`, by assignment or activation. */
+export async function listActivePraIds(db: Executor, now: Date): Promise<string[]> {
+  const rows = await db.execute<{ user_id: string }>(sql`
+    select a.user_id from assignments a join roles r on r.id = a.role_id
+      where r.slug = ${PRIVILEGED_ROLE_ADMINISTRATOR} and a.status = 'current' and a.kind = 'active'
+        and a.starts_at <= ${now.toISOString()}::timestamptz
+        and (a.ends_at is null or a.ends_at > ${now.toISOString()}::timestamptz)
+    union
+    select v.user_id from activations v join roles r on r.id = v.role_id
+      where r.slug = ${PRIVILEGED_ROLE_ADMINISTRATOR} and v.status = 'active'
+        and v.ends_at > ${now.toISOString()}::timestamptz
+    order by 1`);
+  return rows.map((row) => row.user_id);
+}

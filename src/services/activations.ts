@@ -1,7 +1,17 @@
 import { and, asc, eq, gt, inArray, isNull, lte, or } from 'drizzle-orm';
 import { activations, assignments, roles } from '../../db/schema.js';
 import type { Executor, Transaction } from '../../db/client.js';
-import { activationWindow, checkActivationRequest } from '../domain/activation.js';
+import { activationWindow, checkActivationRequest, type ActivationCheck } from '../domain/activation.js';
+import { fileRequest } from './approvals.js';
+import {
+  activationStartedItems,
+  describeActivation,
+  findAssignmentInForce,
+  inForce,
+  insertActivation,
+  refuseIfOpen,
+  type ActivationRow,
+} from './activation-records.js';
 import { slackDateToken } from '../domain/dates.js';
 import { UserError } from '../errors.js';
 import { closeOpenActivation } from './activation-ending.js';
@@ -10,7 +20,6 @@ import type { ServiceContext } from './context.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, pickRole, type Role } from './roles.js';
 
-type ActivationRow = typeof activations.$inferSelect;
 
 /** A request to activate an eligible role now. */
 export interface ActivateRequest {
@@ -18,6 +27,8 @@ export interface ActivateRequest {
   roleQuery: string;
   durationMinutes: number | undefined;
   justification: string | undefined;
+  ticketSystem?: string | undefined;
+  ticketNumber?: string | undefined;
 }
 
 /** An activation that has started, with its role. */
@@ -26,12 +37,23 @@ export interface ActivationResult {
   role: Role;
 }
 
+/** Either an activation that started at once, or a request filed for approval. */
+export type ActivateOutcome =
+  | ({ outcome: 'activated' } & ActivationResult)
+  | ({ outcome: 'requested'; approverIds: string[] } & ActivationResult);
+
 /**
- * Activates an eligible role for the requested duration. Checks eligibility, open
- * activations and the role's rules before writing; on success the activation, its audit
- * event, the DM, the security post and the expiry job are committed together.
+ * Activates an eligible role for the requested duration, or files a request when the role
+ * requires approval. Checks eligibility, open activations and the role's rules before writing.
+ * The row, its audit event and the messages and jobs it owes are committed together.
  */
-export async function activateRole(context: ServiceContext, request: ActivateRequest): Promise<ActivationResult> {
+export async function activateRole(context: ServiceContext, request: ActivateRequest): Promise<ActivateOutcome> {
+  // User-group members come from Slack, so they are read before the transaction opens.
+  const preview = pickRole(request.roleQuery, await listRoles(context.db));
+  const groupMembers = preview.settings.requireApproval
+    ? await resolveGroupMembers(context, preview.settings.approvers.groups)
+    : [];
+
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     const role = pickRole(request.roleQuery, await listRoles(tx));
@@ -55,31 +77,18 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
       if (problem !== undefined) throw new UserError(problem.code, problem.message, problem.field);
       throw new Error('activation request rejected without a reason');
     }
-    const { durationMinutes, justification } = check;
-
-    const window = activationWindow(now, durationMinutes);
-    const [activation] = await tx
-      .insert(activations)
-      .values({
-        roleId: role.id,
-        userId: request.userId,
-        assignmentId: assignment.id,
-        status: 'active',
-        requestedAt: now,
-        startsAt: window.startsAt,
-        endsAt: window.endsAt,
-        durationMinutes,
-        justification,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (activation === undefined) {
-      // Another request for the same role won the partial unique index a moment ago.
-      await refuseIfOpen(tx, role, request.userId);
-      throw new Error(`activation of role ${role.id} for ${request.userId} conflicted but no open one was found`);
+    if (role.settings.requireApproval) {
+      const filed = await fileRequest(tx, context, { role, assignmentId: assignment.id, userId: request.userId, check, groupMembers, now });
+      return { outcome: 'requested', ...filed };
     }
-
-    await enqueueOutbox(tx, activationStartedItems(context, role, activation));
+    const activation = await insertActivation(tx, role, {
+      assignmentId: assignment.id,
+      userId: request.userId,
+      check,
+      status: 'active',
+      now,
+    });
+    await enqueueOutbox(tx, activationStartedItems(context, role, activation, undefined));
     await appendAudit(tx, {
       occurredAt: now,
       actorId: request.userId,
@@ -88,16 +97,16 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
       targetId: activation.id,
       roleId: role.id,
       subjectUserId: request.userId,
-      reason: justification,
-      after: {
-        status: activation.status,
-        startsAt: activation.startsAt.toISOString(),
-        endsAt: activation.endsAt.toISOString(),
-        durationMinutes,
-      },
+      reason: check.justification,
+      after: describeActivation(activation),
     });
-    return { activation, role };
+    return { outcome: 'activated', activation, role };
   });
+}
+
+async function resolveGroupMembers(context: ServiceContext, groupIds: readonly string[]): Promise<string[]> {
+  const members = await Promise.all(groupIds.map((groupId) => context.directory.listUserGroupMembers(groupId)));
+  return members.flat();
 }
 
 /**
@@ -185,76 +194,3 @@ export async function listActiveActivations(db: Executor): Promise<{ id: string;
     .where(eq(activations.status, 'active'));
 }
 
-function inForce(now: Date) {
-  return and(
-    eq(assignments.status, 'current'),
-    lte(assignments.startsAt, now),
-    or(isNull(assignments.endsAt), gt(assignments.endsAt, now)),
-  );
-}
-
-async function findAssignmentInForce(tx: Transaction, roleId: string, userId: string, now: Date) {
-  const [row] = await tx
-    .select()
-    .from(assignments)
-    .where(and(eq(assignments.roleId, roleId), eq(assignments.userId, userId), inForce(now)));
-  return row;
-}
-
-async function refuseIfOpen(tx: Transaction, role: Role, userId: string): Promise<void> {
-  const [open] = await tx
-    .select({ status: activations.status, endsAt: activations.endsAt })
-    .from(activations)
-    .where(
-      and(
-        eq(activations.roleId, role.id),
-        eq(activations.userId, userId),
-        inArray(activations.status, ['active', 'pending_approval']),
-      ),
-    );
-  if (open === undefined) return;
-  const message =
-    open.status === 'active'
-      ? `${role.name} is already active for you until ${slackDateToken(open.endsAt)}.`
-      : `You already have a request for ${role.name} waiting for approval.`;
-  throw new UserError('already_open', message, 'role');
-}
-
-function activationStartedItems(context: ServiceContext, role: Role, activation: ActivationRow): OutboxItem[] {
-  const items: OutboxItem[] = [
-    {
-      kind: 'notice',
-      payload: {
-        to: { userId: activation.userId },
-        notice: {
-          type: 'activation_started',
-          activationId: activation.id,
-          userId: activation.userId,
-          roleName: role.name,
-          endsAt: activation.endsAt.toISOString(),
-          durationMinutes: activation.durationMinutes,
-        },
-      },
-    },
-    { kind: 'expire_activation', payload: { activationId: activation.id, endsAt: activation.endsAt.toISOString() } },
-  ];
-  if (role.settings.postActivationsToSecurityChannel && context.securityChannelId !== undefined) {
-    items.push({
-      kind: 'notice',
-      payload: {
-        to: { channelId: context.securityChannelId },
-        notice: {
-          type: 'activation_announced',
-          activationId: activation.id,
-          userId: activation.userId,
-          roleName: role.name,
-          startsAt: activation.startsAt.toISOString(),
-          endsAt: activation.endsAt.toISOString(),
-          durationMinutes: activation.durationMinutes,
-          justification: activation.justification,
-        },
-      },
-    });
-  }
-  return items;
-}

@@ -3,8 +3,11 @@ import { assignments, roles } from '../../db/schema.js';
 import type { Database, Transaction } from '../../db/client.js';
 import { PRIVILEGED_ROLE_ADMINISTRATOR, SECURITY_ADMINISTRATOR } from '../domain/roles.js';
 import { UserError } from '../errors.js';
-import { requireActivePra } from './access.js';
+import { listActivePraIds, requireActivePra } from './access.js';
+import { checkAssignmentRules } from '../domain/role-settings.js';
+import type { Notice } from './notices.js';
 import { closeOpenActivation } from './activation-ending.js';
+import { cancelPendingOnRemoval } from './approvals.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, pickRole, type Role } from './roles.js';
@@ -36,10 +39,18 @@ export async function assignRole(context: ServiceContext, request: AssignRequest
   return context.db.transaction(async (tx) => {
     await requireActivePra(tx, request.actorId, now, 'assign roles');
     const role = pickRole(request.roleQuery, await listRoles(tx));
+    const rules = checkAssignmentRules(role.name, role.settings, {
+      kind: request.kind,
+      endsAt: request.endsAt,
+      reason: request.reason,
+      now,
+    });
+    if (!rules.ok) throw new UserError(rules.code, rules.message);
+    const endsAt = rules.endsAt;
     const existing = await findCurrentAssignment(tx, role.id, request.assigneeId);
 
     if (existing !== undefined) {
-      const sameEnd = (existing.endsAt?.getTime() ?? null) === (request.endsAt?.getTime() ?? null);
+      const sameEnd = (existing.endsAt?.getTime() ?? null) === (endsAt?.getTime() ?? null);
       if (existing.kind === request.kind && sameEnd) {
         throw new UserError(
           'assignment_exists',
@@ -48,7 +59,7 @@ export async function assignRole(context: ServiceContext, request: AssignRequest
       }
       const [updated] = await tx
         .update(assignments)
-        .set({ kind: request.kind, endsAt: request.endsAt, reason: request.reason, assignedBy: request.actorId })
+        .set({ kind: request.kind, endsAt, reason: request.reason, assignedBy: request.actorId })
         .where(and(eq(assignments.id, existing.id), eq(assignments.status, 'current')))
         .returning();
       if (updated === undefined) throw new Error(`assignment ${existing.id} changed during update`);
@@ -64,7 +75,7 @@ export async function assignRole(context: ServiceContext, request: AssignRequest
         kind: request.kind,
         status: 'current',
         startsAt: now,
-        endsAt: request.endsAt,
+        endsAt,
         assignedBy: request.actorId,
         reason: request.reason,
       })
@@ -129,6 +140,7 @@ export async function removeAssignment(
       reason: 'eligibility_removed',
       outbox,
     });
+    await cancelPendingOnRemoval(tx, { role, userId: request.assigneeId, actorId: request.actorId, now });
     outbox.push({
       kind: 'notice',
       payload: {
@@ -256,24 +268,28 @@ async function finishAssignmentChange(
   action: 'assignment.added' | 'assignment.updated',
   before: AssignmentRow | undefined,
 ): Promise<void> {
-  await enqueueOutbox(tx, [
-    {
-      kind: 'notice',
-      payload: {
-        to: { userId: request.assigneeId },
-        notice: {
-          type: 'assignment_added',
-          assignmentId: assignment.id,
-          userId: request.assigneeId,
-          roleName: role.name,
-          kind: assignment.kind,
-          endsAt: assignment.endsAt?.toISOString() ?? null,
-          assignedBy: request.actorId,
-          reason: request.reason,
-        },
-      },
-    },
-  ]);
+  const notice = (audience: 'assignee' | 'administrator'): Notice => ({
+    type: 'assignment_added',
+    audience,
+    assignmentId: assignment.id,
+    userId: request.assigneeId,
+    roleName: role.name,
+    kind: assignment.kind,
+    endsAt: assignment.endsAt?.toISOString() ?? null,
+    assignedBy: request.actorId,
+    reason: request.reason,
+  });
+  const items: OutboxItem[] = [];
+  if (role.settings.notifyAssignee) {
+    items.push({ kind: 'notice', payload: { to: { userId: request.assigneeId }, notice: notice('assignee') } });
+  }
+  if (role.settings.notifyAdminsOnAssignment) {
+    const admins = await listActivePraIds(tx, now);
+    for (const adminId of admins.filter((id) => id !== request.actorId && id !== request.assigneeId)) {
+      items.push({ kind: 'notice', payload: { to: { userId: adminId }, notice: notice('administrator') } });
+    }
+  }
+  await enqueueOutbox(tx, items);
   await appendAudit(tx, {
     occurredAt: now,
     actorId: request.actorId,

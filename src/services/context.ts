@@ -2,6 +2,12 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 
+/** Slack's directory, as far as services need it. */
+export interface Directory {
+  /** Lists the current members of a Slack user group. */
+  listUserGroupMembers(groupId: string): Promise<string[]>;
+}
+
 /** Dependencies of every service: the database, the clock, a logger and the security channel. */
 export interface ServiceContext {
   db: Database;
@@ -9,4 +15,5 @@ export interface ServiceContext {
   logger: Logger;
   /** Channel for activation and alert posts; `undefined` skips those posts. */
   securityChannelId: string | undefined;
+  directory: Directory;
 }

@@ -11,6 +11,7 @@ export type Notice =
       roleName: string;
       endsAt: string;
       durationMinutes: number;
+      approvedBy: string | null;
     }
   | {
       type: 'activation_announced';
@@ -21,6 +22,8 @@ export type Notice =
       endsAt: string;
       durationMinutes: number;
       justification: string | null;
+      ticket: string | null;
+      approvedBy: string | null;
     }
   | {
       type: 'activation_ended';
@@ -33,6 +36,8 @@ export type Notice =
     }
   | {
       type: 'assignment_added';
+      /** The assignee, or an administrator told of someone else's new assignment. */
+      audience: 'assignee' | 'administrator';
       assignmentId: string;
       userId: string;
       roleName: string;
@@ -49,6 +54,32 @@ export type Notice =
       kind: 'eligible' | 'active';
       removedBy: string;
       reason: string | null;
+    }
+  | {
+      type: 'request_filed';
+      activationId: string;
+      userId: string;
+      roleName: string;
+      durationMinutes: number;
+      approverIds: string[];
+      expiresAt: string;
+    }
+  | {
+      type: 'request_closed';
+      activationId: string;
+      userId: string;
+      roleName: string;
+      outcome: 'denied' | 'timed_out' | 'cancelled';
+      decidedBy: string;
+      reason: string | null;
+    }
+  | {
+      type: 'approval_reminder';
+      activationId: string;
+      requesterId: string;
+      roleName: string;
+      requestedAt: string;
+      expiresAt: string;
     }
   | {
       type: 'admins_bootstrapped';

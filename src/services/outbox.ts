@@ -9,7 +9,13 @@ export const OUTBOX_CHANNEL = 'pim_outbox';
 /** Work the outbox carries from a committed change to Slack or to BullMQ. */
 export type OutboxItem =
   | { kind: 'notice'; payload: { to: NoticeRecipient; notice: Notice } }
-  | { kind: 'expire_activation'; payload: { activationId: string; endsAt: string } };
+  | { kind: 'expire_activation'; payload: { activationId: string; endsAt: string } }
+  /** The approval DM with buttons; rendered from the request's current state at delivery. */
+  | { kind: 'approval_request'; payload: { activationId: string; approverId: string } }
+  /** Rewrites every approver's DM of a decided request to show the outcome, without buttons. */
+  | { kind: 'approval_update'; payload: { activationId: string } }
+  /** Schedules a request's next reminder or its timeout. */
+  | { kind: 'request_timer'; payload: { activationId: string; timer: 'remind' | 'timeout'; at: string; sequence: number } };
 
 /**
  * Writes owed side effects in the caller's transaction, and wakes the dispatcher when that

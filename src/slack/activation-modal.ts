@@ -1,7 +1,7 @@
 import type { ViewStateValue } from '@slack/bolt';
 import type { KnownBlock, View } from '@slack/types';
 import { formatDuration } from '../domain/duration.js';
-import { MAX_JUSTIFICATION_LENGTH } from '../domain/role-settings.js';
+import { MAX_JUSTIFICATION_LENGTH, MAX_TICKET_NUMBER_LENGTH, MAX_TICKET_SYSTEM_LENGTH } from '../domain/role-settings.js';
 import type { Role } from '../services/roles.js';
 import { context, OPTION_TEXT_LIMIT, STATIC_SELECT_OPTION_LIMIT, truncate } from './blocks.js';
 
@@ -13,6 +13,8 @@ export const ACTIVATION_BLOCKS = {
   role: 'role',
   duration: 'duration',
   justification: 'justification',
+  ticketSystem: 'ticket_system',
+  ticketNumber: 'ticket_number',
 } as const;
 
 const VALUE_ACTION_ID = 'value';
@@ -29,6 +31,8 @@ export interface ActivationSubmission {
   roleSlug: string | undefined;
   durationText: string | undefined;
   justification: string | undefined;
+  ticketSystem: string | undefined;
+  ticketNumber: string | undefined;
 }
 
 /** Builds the activation modal listing only `eligibleRoles`. */
@@ -87,6 +91,36 @@ export function buildActivationModal(eligibleRoles: readonly Role[], prefill: Ac
       },
     },
   ];
+  if (eligibleRoles.some((role) => role.settings.requireTicket)) {
+    const ticketRoles = eligibleRoles.filter((role) => role.settings.requireTicket).map((role) => role.name);
+    blocks.push(
+      {
+        type: 'input',
+        block_id: ACTIVATION_BLOCKS.ticketSystem,
+        optional: true,
+        label: { type: 'plain_text', text: 'Ticket system' },
+        hint: { type: 'plain_text', text: truncate(`Required for ${ticketRoles.join(', ')}.`, 150) },
+        element: {
+          type: 'plain_text_input',
+          action_id: VALUE_ACTION_ID,
+          max_length: MAX_TICKET_SYSTEM_LENGTH,
+          placeholder: { type: 'plain_text', text: 'Jira' },
+        },
+      },
+      {
+        type: 'input',
+        block_id: ACTIVATION_BLOCKS.ticketNumber,
+        optional: true,
+        label: { type: 'plain_text', text: 'Ticket number' },
+        element: {
+          type: 'plain_text_input',
+          action_id: VALUE_ACTION_ID,
+          max_length: MAX_TICKET_NUMBER_LENGTH,
+          placeholder: { type: 'plain_text', text: 'OPS-1234' },
+        },
+      },
+    );
+  }
   if (eligibleRoles.length > STATIC_SELECT_OPTION_LIMIT) {
     blocks.push(
       context(
@@ -111,5 +145,7 @@ export function readActivationSubmission(values: Record<string, Record<string, V
     roleSlug: value(ACTIVATION_BLOCKS.role)?.selected_option?.value ?? undefined,
     durationText: value(ACTIVATION_BLOCKS.duration)?.value ?? undefined,
     justification: value(ACTIVATION_BLOCKS.justification)?.value ?? undefined,
+    ticketSystem: value(ACTIVATION_BLOCKS.ticketSystem)?.value ?? undefined,
+    ticketNumber: value(ACTIVATION_BLOCKS.ticketNumber)?.value ?? undefined,
   };
 }

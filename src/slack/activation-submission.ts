@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { checkActivationRequest } from '../domain/activation.js';
 import { parseDuration } from '../domain/duration.js';
-import { describeErrorForUser, UserError } from '../errors.js';
+import { describeErrorForUser, UserError, type FormField } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { activateRole } from '../services/activations.js';
 import { listRoles } from '../services/roles.js';
@@ -15,7 +15,17 @@ import type { SlackDeps } from './deps.js';
  */
 const SUBMISSION_ACK_BUDGET_MS = 2_000;
 
-type FieldErrors = Partial<Record<keyof typeof ACTIVATION_BLOCKS, string>>;
+type BlockId = (typeof ACTIVATION_BLOCKS)[keyof typeof ACTIVATION_BLOCKS];
+type FieldErrors = Partial<Record<BlockId, string>>;
+
+// A ticket problem is shown under the ticket number, the field that is checked last.
+const FIELD_BLOCKS: Record<FormField, BlockId> = {
+  role: ACTIVATION_BLOCKS.role,
+  duration: ACTIVATION_BLOCKS.duration,
+  justification: ACTIVATION_BLOCKS.justification,
+  ticket: ACTIVATION_BLOCKS.ticketNumber,
+  reason: ACTIVATION_BLOCKS.justification,
+};
 type Outcome = { kind: 'done' } | { kind: 'field_errors'; errors: FieldErrors } | { kind: 'failed'; text: string };
 
 /** Registers the activation modal's submission: field errors in the modal, else activate. */
@@ -58,7 +68,7 @@ async function submitActivation(
   try {
     const submission = readActivationSubmission(values);
     if (submission.roleSlug === undefined) {
-      return { kind: 'field_errors', errors: { role: 'Choose a role.' } };
+      return { kind: 'field_errors', errors: { [ACTIVATION_BLOCKS.role]: 'Choose a role.' } };
     }
     const duration = parseDuration(submission.durationText ?? '');
     const errors: FieldErrors = {};
@@ -68,9 +78,11 @@ async function submitActivation(
       const check = checkActivationRequest(role.name, role.settings, {
         durationMinutes: duration.ok ? duration.minutes : undefined,
         justification: submission.justification,
+        ticketSystem: submission.ticketSystem,
+        ticketNumber: submission.ticketNumber,
       });
       if (!check.ok) {
-        for (const problem of check.problems) errors[problem.field] ??= problem.message;
+        for (const problem of check.problems) errors[FIELD_BLOCKS[problem.field]] ??= problem.message;
       }
     }
     if (Object.keys(errors).length > 0) {
@@ -83,12 +95,14 @@ async function submitActivation(
       roleQuery: submission.roleSlug,
       durationMinutes: duration.ok ? duration.minutes : undefined,
       justification: submission.justification,
+      ticketSystem: submission.ticketSystem,
+      ticketNumber: submission.ticketNumber,
     });
     return { kind: 'done' };
   } catch (error) {
     const reply = describeErrorForUser(error, logger);
     if (error instanceof UserError) {
-      return { kind: 'field_errors', errors: { [error.field ?? 'role']: reply.text } };
+      return { kind: 'field_errors', errors: { [FIELD_BLOCKS[error.field ?? 'role']]: reply.text } };
     }
     return { kind: 'failed', text: reply.text };
   }

@@ -6,6 +6,8 @@ import { toBoltLogger } from './bolt-logger.js';
 import { registerPimCommand } from './commands/index.js';
 import type { SlackDeps } from './deps.js';
 import { registerHome } from './home.js';
+import { registerApprovalActions } from './approval-actions.js';
+import { registerSettingsSubmission } from './settings-submission.js';
 
 /** Slack credentials and the bot identity resolved once at start-up. */
 export interface SlackAppOptions {
@@ -66,6 +68,8 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
   registerPimCommand(app, slackDeps);
   registerActivationSubmission(app, slackDeps);
   registerHome(app, slackDeps);
+  registerApprovalActions(app, slackDeps);
+  registerSettingsSubmission(app, slackDeps);
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

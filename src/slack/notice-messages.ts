@@ -4,6 +4,9 @@ import { formatDuration } from '../domain/duration.js';
 import type { Notice } from '../services/notices.js';
 import { context, escapeMrkdwn, fields, mention, section } from './blocks.js';
 
+/** `action_id` of the Cancel button in a requester's "waiting for approval" DM. */
+export const REQUEST_CANCEL_ACTION = 'request_cancel';
+
 /** A rendered message: `text` is the notification and screen-reader fallback for `blocks`. */
 export interface RenderedMessage {
   text: string;
@@ -16,12 +19,13 @@ export function renderNotice(notice: Notice): RenderedMessage {
     case 'activation_started': {
       const until = slackDateToken(new Date(notice.endsAt));
       const text = `Your ${notice.roleName} role is active until ${until}.`;
+      const approved = notice.approvedBy === null ? '' : `Approved by ${mention(notice.approvedBy)}. `;
       return {
         text,
         blocks: [
           section(`:unlock: *${escapeMrkdwn(notice.roleName)}* is active for you until ${until}.`),
           context(
-            `It ends by itself after ${formatDuration(notice.durationMinutes)}. End it earlier with \`/pim deactivate\`.`,
+            `${approved}It ends by itself after ${formatDuration(notice.durationMinutes)}. End it earlier with \`/pim deactivate\`.`,
           ),
         ],
       };
@@ -38,6 +42,8 @@ export function renderNotice(notice: Notice): RenderedMessage {
             ['Duration', formatDuration(notice.durationMinutes)],
             ['Ends', slackDateToken(new Date(notice.endsAt))],
             ['Justification', justification],
+            ...(notice.ticket === null ? [] : [['Ticket', escapeMrkdwn(notice.ticket)] as [string, string]]),
+            ...(notice.approvedBy === null ? [] : [['Approved by', mention(notice.approvedBy)] as [string, string]]),
           ]),
           context(`Activation ${notice.activationId}`),
         ],
@@ -61,6 +67,10 @@ export function renderNotice(notice: Notice): RenderedMessage {
           ? `You are now eligible for *${escapeMrkdwn(notice.roleName)}* ${until}. Activate it when you need it with \`/pim activate\`.`
           : `You now hold *${escapeMrkdwn(notice.roleName)}* ${until}.`;
       const reason = notice.reason === null ? '' : ` Reason: ${escapeMrkdwn(notice.reason)}`;
+      if (notice.audience === 'administrator') {
+        const text = `${mention(notice.assignedBy)} assigned ${mention(notice.userId)} ${notice.roleName} (${notice.kind}) ${until}.`;
+        return { text, blocks: [section(text), context(`You get this because the role notifies administrators.${reason}`)] };
+      }
       return {
         text: `${mention(notice.assignedBy)} assigned you ${notice.roleName} (${notice.kind}).`,
         blocks: [section(what), context(`Assigned by ${mention(notice.assignedBy)}.${reason}`)],
@@ -73,6 +83,62 @@ export function renderNotice(notice: Notice): RenderedMessage {
         blocks: [
           section(`Your ${notice.kind} assignment of *${escapeMrkdwn(notice.roleName)}* was removed.`),
           context(`Removed by ${mention(notice.removedBy)}.${reason}`),
+        ],
+      };
+    }
+    case 'request_filed': {
+      const approvers = notice.approverIds.map(mention).join(', ');
+      const text = `Your request for ${notice.roleName} is waiting for approval.`;
+      return {
+        text,
+        blocks: [
+          section(
+            `:hourglass_flowing_sand: Your request for *${escapeMrkdwn(notice.roleName)}* (${formatDuration(notice.durationMinutes)}) is waiting for approval by ${approvers}.`,
+          ),
+          context(`It times out ${slackDateToken(new Date(notice.expiresAt))} if nobody decides.`),
+          {
+            type: 'actions',
+            elements: [
+              {
+                type: 'button',
+                action_id: REQUEST_CANCEL_ACTION,
+                text: { type: 'plain_text', text: 'Cancel request' },
+                value: notice.activationId,
+                confirm: {
+                  title: { type: 'plain_text', text: 'Cancel this request?' },
+                  text: { type: 'plain_text', text: `Your approvers will see that you cancelled it.` },
+                  confirm: { type: 'plain_text', text: 'Cancel request' },
+                  deny: { type: 'plain_text', text: 'Keep it' },
+                },
+              },
+            ],
+          },
+        ],
+      };
+    }
+    case 'request_closed': {
+      const role = escapeMrkdwn(notice.roleName);
+      const line =
+        notice.outcome === 'denied'
+          ? `:no_entry: ${mention(notice.decidedBy)} denied your request for *${role}*.`
+          : notice.outcome === 'timed_out'
+            ? `:hourglass: Your request for *${role}* timed out: nobody decided in time. Request it again if you still need it.`
+            : `Your request for *${role}* was cancelled by ${mention(notice.decidedBy)}.`;
+      const blocks: KnownBlock[] = [section(line)];
+      if (notice.reason !== null) blocks.push(section(`*Reason:* ${escapeMrkdwn(notice.reason)}`));
+      return { text: line, blocks };
+    }
+    case 'approval_reminder': {
+      const text = `Reminder: ${mention(notice.requesterId)} is waiting for your decision on ${notice.roleName}.`;
+      return {
+        text,
+        blocks: [
+          section(
+            `:bell: ${mention(notice.requesterId)} has been waiting since ${slackDateToken(new Date(notice.requestedAt))} for a decision on *${escapeMrkdwn(notice.roleName)}*.`,
+          ),
+          context(
+            `Use the buttons on the request above, or \`/pim requests\`. It times out ${slackDateToken(new Date(notice.expiresAt))}.`,
+          ),
         ],
       };
     }

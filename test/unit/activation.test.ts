@@ -7,7 +7,7 @@ const ROLE = 'Billing Administrator';
 describe('checkActivationRequest', () => {
   it('accepts a duration within the maximum with a justification', () => {
     const check = checkActivationRequest(ROLE, DEFAULT_ROLE_SETTINGS, { durationMinutes: 90, justification: '  INC-1  ' });
-    expect(check).toEqual({ ok: true, durationMinutes: 90, justification: 'INC-1' });
+    expect(check).toEqual({ ok: true, durationMinutes: 90, justification: 'INC-1', ticketSystem: null, ticketNumber: null });
   });
 
   it.each([
@@ -42,7 +42,7 @@ describe('checkActivationRequest', () => {
 
     const relaxed: RoleSettings = { ...DEFAULT_ROLE_SETTINGS, requireJustification: false };
     const check = checkActivationRequest(ROLE, relaxed, { durationMinutes: 60, justification: undefined });
-    expect(check).toEqual({ ok: true, durationMinutes: 60, justification: null });
+    expect(check).toEqual({ ok: true, durationMinutes: 60, justification: null, ticketSystem: null, ticketNumber: null });
   });
 
   it('rejects an over-long justification', () => {

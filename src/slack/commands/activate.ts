@@ -6,7 +6,7 @@ import { UserError } from '../../errors.js';
 import { activateRole, listEligibleRoles } from '../../services/activations.js';
 import { listRoles, pickRole, type Role } from '../../services/roles.js';
 import { buildActivationModal, type ActivationPrefill } from '../activation-modal.js';
-import { escapeMrkdwn } from '../blocks.js';
+import { escapeMrkdwn, mention } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 
 type ActivateCommand = Extract<PimCommand, { name: 'activate' }>;
@@ -42,10 +42,12 @@ export async function handleActivateCommand(deps: SlackDeps, origin: CommandOrig
     );
   }
 
+  // A ticket can only be given in the modal, so a role that requires one always opens it.
   const complete =
     role !== undefined &&
     command.durationMinutes !== undefined &&
-    (command.reason !== undefined || !role.settings.requireJustification);
+    (command.reason !== undefined || !role.settings.requireJustification) &&
+    !role.settings.requireTicket;
   if (complete && role !== undefined) {
     const result = await activateRole(deps.context, {
       userId: origin.userId,
@@ -53,10 +55,11 @@ export async function handleActivateCommand(deps: SlackDeps, origin: CommandOrig
       durationMinutes: command.durationMinutes,
       justification: command.reason,
     });
-    await origin.respond({
-      response_type: 'ephemeral',
-      text: `:unlock: *${escapeMrkdwn(result.role.name)}* is active for ${formatDuration(result.activation.durationMinutes)}, until ${slackDateToken(result.activation.endsAt)}.`,
-    });
+    const text =
+      result.outcome === 'activated'
+        ? `:unlock: *${escapeMrkdwn(result.role.name)}* is active for ${formatDuration(result.activation.durationMinutes)}, until ${slackDateToken(result.activation.endsAt)}.`
+        : `:hourglass_flowing_sand: Your request for *${escapeMrkdwn(result.role.name)}* (${formatDuration(result.activation.durationMinutes)}) is waiting for approval by ${result.approverIds.map(mention).join(', ')}. You will get a DM when it is decided.`;
+    await origin.respond({ response_type: 'ephemeral', text });
     return;
   }
 

@@ -3,8 +3,8 @@ import { readAccess } from '../../services/access.js';
 import type { SlackDeps } from '../deps.js';
 import type { CommandOrigin } from './activate.js';
 
-const EVERYONE: PimSubcommand[] = ['activate', 'deactivate', 'status', 'roles', 'help'];
-const ADMINISTRATORS: PimSubcommand[] = ['assign', 'remove'];
+const EVERYONE: PimSubcommand[] = ['activate', 'deactivate', 'cancel', 'status', 'requests', 'roles', 'help'];
+const ADMINISTRATORS: PimSubcommand[] = ['assign', 'remove', 'settings'];
 
 /** Builds usage help listing only what the caller may do now. */
 export async function buildHelpText(deps: SlackDeps, userId: string, preface?: string): Promise<string> {

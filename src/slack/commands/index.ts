@@ -9,6 +9,7 @@ import { handleActivateCommand, type CommandOrigin } from './activate.js';
 import { handleAssignCommand, handleRemoveCommand } from './assignments.js';
 import { handleHelpCommand } from './help.js';
 import { handleRolesCommand, handleStatusCommand } from './overview.js';
+import { handleCancelCommand, handleRequestsCommand, handleSettingsCommand } from './requests.js';
 
 /** Registers `/pim`. It acks at once and does the work after, within Slack's 3 seconds or not. */
 export function registerPimCommand(app: App, deps: SlackDeps): void {
@@ -50,6 +51,12 @@ async function dispatch(deps: SlackDeps, origin: CommandOrigin, command: PimComm
       return handleAssignCommand(deps, origin, command);
     case 'remove':
       return handleRemoveCommand(deps, origin, command);
+    case 'requests':
+      return handleRequestsCommand(deps, origin);
+    case 'cancel':
+      return handleCancelCommand(deps, origin, command.role);
+    case 'settings':
+      return handleSettingsCommand(deps, origin, command.role);
     case 'invalid':
       deps.logger.warn({ code: 'usage' }, 'command rejected');
       await origin.respond({

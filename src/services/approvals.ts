@@ -1,0 +1,615 @@
+import { and, desc, eq, gte, lte, ne, or } from 'drizzle-orm';
+import { activations, approvalApprovers, approvalMessages, roles } from '../../db/schema.js';
+import type { Executor, Transaction } from '../../db/client.js';
+import type { ActivationCheck } from '../domain/activation.js';
+import { nextReminderAt, selectApprovers } from '../domain/approval.js';
+import { slackDateToken } from '../domain/dates.js';
+import { UserError } from '../errors.js';
+import { listActivePraIds, readAccess } from './access.js';
+import {
+  activationStartedItems,
+  describeActivation,
+  findAssignmentInForce,
+  insertActivation,
+  type ActivationRow,
+} from './activation-records.js';
+import { appendAudit, SYSTEM_ACTOR } from './audit.js';
+import type { ServiceContext } from './context.js';
+import { enqueueOutbox, type OutboxItem } from './outbox.js';
+import { listRoles, type Role } from './roles.js';
+
+/** How far back the approval message lists the requester's earlier activations of the role. */
+export const RECENT_ACTIVATIONS_DAYS = 30;
+
+/** A filed request with its role and the people who may decide it. */
+export interface FiledRequest {
+  activation: ActivationRow;
+  role: Role;
+  approverIds: string[];
+}
+
+/**
+ * Files a pending request inside the caller's transaction: the row, its approvers, a DM to
+ * each approver, a notice to the requester, the timeout and first reminder, and the audit event.
+ * Rejects at once when nobody but the requester could approve it.
+ */
+export async function fileRequest(
+  tx: Transaction,
+  context: ServiceContext,
+  input: {
+    role: Role;
+    assignmentId: string;
+    userId: string;
+    check: Extract<ActivationCheck, { ok: true }>;
+    groupMembers: string[];
+    now: Date;
+  },
+): Promise<FiledRequest> {
+  const { role, now } = input;
+  const named = role.settings.approvers;
+  const approvers = selectApprovers({
+    requesterId: input.userId,
+    namedUsers: named.users,
+    groupMembers: input.groupMembers,
+    activePras: named.users.length + named.groups.length === 0 ? await listActivePraIds(tx, now) : [],
+  });
+  if (approvers.length === 0) {
+    throw new UserError(
+      'no_approvers',
+      `${role.name} requires approval, but nobody other than you can approve it, so the request was not filed. Ask a Privileged Role Administrator to add approvers in \`/pim settings ${role.slug}\`.`,
+      'role',
+    );
+  }
+
+  const expiresAt = new Date(now.getTime() + role.settings.pendingTimeoutMinutes * 60_000);
+  const firstReminder = nextReminderAt(now, 0, expiresAt);
+  const activation = await insertActivation(tx, role, {
+    assignmentId: input.assignmentId,
+    userId: input.userId,
+    check: input.check,
+    status: 'pending_approval',
+    now,
+    requestExpiresAt: expiresAt,
+    nextReminderAt: firstReminder,
+  });
+  await tx
+    .insert(approvalApprovers)
+    .values(approvers.map((approver) => ({ activationId: activation.id, approverId: approver.userId, source: approver.source })));
+
+  const approverIds = approvers.map((approver) => approver.userId);
+  const items: OutboxItem[] = approverIds.map((approverId) => ({
+    kind: 'approval_request',
+    payload: { activationId: activation.id, approverId },
+  }));
+  items.push(
+    {
+      kind: 'notice',
+      payload: {
+        to: { userId: input.userId },
+        notice: {
+          type: 'request_filed',
+          activationId: activation.id,
+          userId: input.userId,
+          roleName: role.name,
+          durationMinutes: activation.durationMinutes,
+          approverIds,
+          expiresAt: expiresAt.toISOString(),
+        },
+      },
+    },
+    {
+      kind: 'request_timer',
+      payload: { activationId: activation.id, timer: 'timeout', at: expiresAt.toISOString(), sequence: 0 },
+    },
+  );
+  if (firstReminder !== null) {
+    items.push({
+      kind: 'request_timer',
+      payload: { activationId: activation.id, timer: 'remind', at: firstReminder.toISOString(), sequence: 0 },
+    });
+  }
+  await enqueueOutbox(tx, items);
+  await appendAudit(tx, {
+    occurredAt: now,
+    actorId: input.userId,
+    action: 'request.filed',
+    targetType: 'activation',
+    targetId: activation.id,
+    roleId: role.id,
+    subjectUserId: input.userId,
+    reason: activation.justification,
+    after: { ...describeActivation(activation), approvers, expiresAt: expiresAt.toISOString() },
+  });
+  return { activation, role, approverIds };
+}
+
+/**
+ * Approves a pending request and starts the activation from now for its requested duration.
+ * Only an approver of that request may approve, checked from the database; the first decision
+ * wins, and a later one is rejected with who decided.
+ */
+export async function approveRequest(
+  context: ServiceContext,
+  request: { activationId: string; approverId: string },
+): Promise<{ activation: ActivationRow; role: Role }> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now);
+    if (pending.status !== 'pending_approval') throw alreadyDecided(pending, request.approverId);
+    if ((await findAssignmentInForce(tx, role.id, pending.userId, now)) === undefined) {
+      throw new UserError(
+        'not_eligible',
+        `<@${pending.userId}> is no longer eligible for ${role.name}, so the request cannot be approved.`,
+      );
+    }
+
+    const endsAt = new Date(now.getTime() + pending.durationMinutes * 60_000);
+    const [approved] = await tx
+      .update(activations)
+      .set({
+        status: 'active',
+        startsAt: now,
+        endsAt,
+        decidedBy: request.approverId,
+        decidedAt: now,
+        nextReminderAt: null,
+      })
+      .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval')))
+      .returning();
+    if (approved === undefined) throw alreadyDecided(await readActivation(tx, pending.id), request.approverId);
+
+    await enqueueOutbox(tx, [
+      ...activationStartedItems(context, role, approved, request.approverId),
+      { kind: 'approval_update', payload: { activationId: approved.id } },
+    ]);
+    await appendAudit(tx, {
+      occurredAt: now,
+      actorId: request.approverId,
+      action: 'request.approved',
+      targetType: 'activation',
+      targetId: approved.id,
+      roleId: role.id,
+      subjectUserId: approved.userId,
+      before: { status: 'pending_approval' },
+      after: describeActivation(approved),
+    });
+    return { activation: approved, role };
+  });
+}
+
+/** Denies a pending request with a reason the requester is shown. Same rules as approving. */
+export async function denyRequest(
+  context: ServiceContext,
+  request: { activationId: string; approverId: string; reason: string },
+): Promise<{ activation: ActivationRow; role: Role }> {
+  const reason = request.reason.trim();
+  if (reason === '') {
+    throw new UserError('justification_missing', 'Give the requester a reason for the denial.', 'reason');
+  }
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now);
+    if (pending.status !== 'pending_approval') throw alreadyDecided(pending, request.approverId);
+    const [denied] = await tx
+      .update(activations)
+      .set({
+        status: 'denied',
+        decidedBy: request.approverId,
+        decidedAt: now,
+        decisionReason: reason,
+        endedAt: now,
+        endedBy: request.approverId,
+        nextReminderAt: null,
+      })
+      .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval')))
+      .returning();
+    if (denied === undefined) throw alreadyDecided(await readActivation(tx, pending.id), request.approverId);
+
+    await closeRequest(tx, role, denied, { outcome: 'denied', actorId: request.approverId, reason, now });
+    return { activation: denied, role };
+  });
+}
+
+/**
+ * Cancels the caller's own pending request: the one given by id, the one for the role, or the
+ * only one. Nobody else may cancel it.
+ */
+export async function cancelRequest(
+  context: ServiceContext,
+  request: { userId: string; activationId?: string; roleId?: string },
+): Promise<{ activation: ActivationRow; role: Role }> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const pending = await findOwnPending(tx, request);
+    const [cancelled] = await tx
+      .update(activations)
+      .set({ status: 'cancelled', endedAt: now, endedBy: request.userId, nextReminderAt: null })
+      .where(
+        and(
+          eq(activations.id, pending.id),
+          eq(activations.userId, request.userId),
+          eq(activations.status, 'pending_approval'),
+        ),
+      )
+      .returning();
+    if (cancelled === undefined) throw alreadyDecided(await readActivation(tx, pending.id), request.userId);
+    const role = await readRole(tx, cancelled.roleId);
+    await closeRequest(tx, role, cancelled, { outcome: 'cancelled', actorId: request.userId, reason: null, now });
+    return { activation: cancelled, role };
+  });
+}
+
+/** Outcome of a timer (timeout or reminder) firing for a request. */
+export type TimerOutcome = { outcome: 'done' } | { outcome: 'not_due'; dueAt: Date } | { outcome: 'nothing_to_do' };
+
+/** Times out a request whose decision window has passed. Idempotent, like ending an activation. */
+export async function timeOutRequest(context: ServiceContext, activationId: string): Promise<TimerOutcome> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const current = await readActivation(tx, activationId);
+    if (current?.status !== 'pending_approval' || current.requestExpiresAt === null) return { outcome: 'nothing_to_do' };
+    if (current.requestExpiresAt.getTime() > now.getTime()) return { outcome: 'not_due', dueAt: current.requestExpiresAt };
+    const [timedOut] = await tx
+      .update(activations)
+      .set({ status: 'timed_out', endedAt: now, endedBy: SYSTEM_ACTOR, nextReminderAt: null })
+      .where(and(eq(activations.id, activationId), eq(activations.status, 'pending_approval')))
+      .returning();
+    if (timedOut === undefined) return { outcome: 'nothing_to_do' };
+    const role = await readRole(tx, timedOut.roleId);
+    await closeRequest(tx, role, timedOut, { outcome: 'timed_out', actorId: SYSTEM_ACTOR, reason: null, now });
+    return { outcome: 'done' };
+  });
+}
+
+/**
+ * Reminds every approver of a request whose reminder is due, and schedules the next one at
+ * twice the previous interval. The reminder count in the conditional update makes a repeated
+ * job or a racing sweep send each reminder once.
+ */
+export async function sendDueReminder(context: ServiceContext, activationId: string): Promise<TimerOutcome> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const current = await readActivation(tx, activationId);
+    if (current?.status !== 'pending_approval' || current.nextReminderAt === null || current.requestExpiresAt === null) {
+      return { outcome: 'nothing_to_do' };
+    }
+    if (current.nextReminderAt.getTime() > now.getTime()) return { outcome: 'not_due', dueAt: current.nextReminderAt };
+
+    const sent = current.remindersSent + 1;
+    const next = nextReminderAt(current.requestedAt, sent, current.requestExpiresAt);
+    const [updated] = await tx
+      .update(activations)
+      .set({ remindersSent: sent, nextReminderAt: next })
+      .where(
+        and(
+          eq(activations.id, activationId),
+          eq(activations.status, 'pending_approval'),
+          eq(activations.remindersSent, current.remindersSent),
+        ),
+      )
+      .returning();
+    if (updated === undefined) return { outcome: 'nothing_to_do' };
+
+    const role = await readRole(tx, updated.roleId);
+    const approverIds = await listApproverIds(tx, activationId);
+    const items: OutboxItem[] = approverIds.map((approverId) => ({
+      kind: 'notice',
+      payload: {
+        to: { userId: approverId },
+        notice: {
+          type: 'approval_reminder',
+          activationId,
+          requesterId: updated.userId,
+          roleName: role.name,
+          requestedAt: updated.requestedAt.toISOString(),
+          expiresAt: current.requestExpiresAt?.toISOString() ?? now.toISOString(),
+        },
+      },
+    }));
+    if (next !== null) {
+      items.push({ kind: 'request_timer', payload: { activationId, timer: 'remind', at: next.toISOString(), sequence: sent } });
+    }
+    await enqueueOutbox(tx, items);
+    await appendAudit(tx, {
+      occurredAt: now,
+      actorId: SYSTEM_ACTOR,
+      action: 'request.reminded',
+      targetType: 'activation',
+      targetId: activationId,
+      roleId: role.id,
+      subjectUserId: updated.userId,
+      after: { remindersSent: sent, approvers: approverIds, nextReminderAt: next?.toISOString() ?? null },
+    });
+    return { outcome: 'done' };
+  });
+}
+
+/**
+ * Cancels the user's pending request for a role inside the caller's transaction, when their
+ * eligibility is removed. Returns the cancelled row, or `undefined` when nothing was pending.
+ */
+export async function cancelPendingOnRemoval(
+  tx: Transaction,
+  input: { role: Role; userId: string; actorId: string; now: Date },
+): Promise<ActivationRow | undefined> {
+  const [cancelled] = await tx
+    .update(activations)
+    .set({ status: 'cancelled', endedAt: input.now, endedBy: input.actorId, nextReminderAt: null })
+    .where(
+      and(
+        eq(activations.roleId, input.role.id),
+        eq(activations.userId, input.userId),
+        eq(activations.status, 'pending_approval'),
+      ),
+    )
+    .returning();
+  if (cancelled === undefined) return undefined;
+  await closeRequest(tx, input.role, cancelled, {
+    outcome: 'cancelled',
+    actorId: input.actorId,
+    reason: 'eligibility removed',
+    now: input.now,
+  });
+  return cancelled;
+}
+
+/** A pending request as an approver sees it. */
+export interface PendingRequest {
+  activation: ActivationRow;
+  roleName: string;
+}
+
+/** Lists the pending requests that `approverId` may decide, oldest first. */
+export async function listRequestsForApprover(db: Executor, approverId: string): Promise<PendingRequest[]> {
+  const rows = await db
+    .select({ activation: activations, roleName: roles.name })
+    .from(approvalApprovers)
+    .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
+    .innerJoin(roles, eq(roles.id, activations.roleId))
+    .where(and(eq(approvalApprovers.approverId, approverId), eq(activations.status, 'pending_approval')))
+    .orderBy(activations.requestedAt);
+  return rows;
+}
+
+/** Everything an approval message shows about a request, read fresh at delivery time. */
+export interface RequestDetails {
+  activation: ActivationRow;
+  roleName: string;
+  approverIds: string[];
+  /** The requester's other activations of the role in the last `RECENT_ACTIVATIONS_DAYS` days. */
+  recent: { startsAt: Date; durationMinutes: number; status: string }[];
+}
+
+/** Reads a request with its approvers and the requester's recent activations of the role. */
+export async function readRequestDetails(db: Executor, activationId: string): Promise<RequestDetails | undefined> {
+  const [row] = await db
+    .select({ activation: activations, roleName: roles.name })
+    .from(activations)
+    .innerJoin(roles, eq(roles.id, activations.roleId))
+    .where(eq(activations.id, activationId));
+  if (row === undefined) return undefined;
+  const since = new Date(row.activation.requestedAt.getTime() - RECENT_ACTIVATIONS_DAYS * 24 * 60 * 60_000);
+  const recent = await db
+    .select({ startsAt: activations.startsAt, durationMinutes: activations.durationMinutes, status: activations.status })
+    .from(activations)
+    .where(
+      and(
+        eq(activations.userId, row.activation.userId),
+        eq(activations.roleId, row.activation.roleId),
+        ne(activations.id, activationId),
+        gte(activations.requestedAt, since),
+      ),
+    )
+    .orderBy(desc(activations.requestedAt))
+    .limit(50);
+  const startedRecently = recent.filter((entry) => entry.status !== 'pending_approval' && entry.status !== 'denied'
+    && entry.status !== 'cancelled' && entry.status !== 'timed_out');
+  return {
+    activation: row.activation,
+    roleName: row.roleName,
+    approverIds: await listApproverIds(db, activationId),
+    recent: startedRecently,
+  };
+}
+
+/** Records the DM an approver received, so it can be updated when the request is decided. */
+export async function recordApprovalMessage(
+  db: Executor,
+  message: { activationId: string; approverId: string; channelId: string; ts: string },
+): Promise<void> {
+  await db.insert(approvalMessages).values(message).onConflictDoNothing();
+}
+
+/** Lists the approver DMs sent for a request. */
+export async function listApprovalMessages(
+  db: Executor,
+  activationId: string,
+): Promise<{ approverId: string; channelId: string; ts: string }[]> {
+  return db
+    .select({ approverId: approvalMessages.approverId, channelId: approvalMessages.channelId, ts: approvalMessages.ts })
+    .from(approvalMessages)
+    .where(eq(approvalMessages.activationId, activationId));
+}
+
+/**
+ * Checks that `approverId` may decide the request right now, from the database: a recorded
+ * approver, not the requester, and, when standing in as administrator, still an active one.
+ */
+export async function authorizeDecision(
+  db: Executor,
+  activationId: string,
+  approverId: string,
+  now: Date,
+): Promise<{ pending: ActivationRow; role: Role }> {
+  const pending = await readActivation(db, activationId);
+  if (pending === undefined || pending.requestExpiresAt === null) {
+    throw new UserError('request_not_found', 'This request does not exist, so there is nothing to decide.');
+  }
+  if (pending.userId === approverId) {
+    throw new UserError('not_authorized', 'You cannot approve or deny your own request.');
+  }
+  const [approver] = await db
+    .select({ source: approvalApprovers.source })
+    .from(approvalApprovers)
+    .where(and(eq(approvalApprovers.activationId, activationId), eq(approvalApprovers.approverId, approverId)));
+  if (approver === undefined) {
+    throw new UserError('not_authorized', 'You are not an approver of this request, so you cannot decide it.');
+  }
+  if (approver.source === 'pra' && !(await readAccess(db, approverId, now)).isActivePra) {
+    throw new UserError(
+      'not_authorized',
+      'You were asked as a Privileged Role Administrator, but that role is no longer active for you. Activate it to decide.',
+    );
+  }
+  return { pending, role: await readRole(db, pending.roleId) };
+}
+
+async function closeRequest(
+  tx: Transaction,
+  role: Role,
+  closed: ActivationRow,
+  input: { outcome: 'denied' | 'cancelled' | 'timed_out'; actorId: string; reason: string | null; now: Date },
+): Promise<void> {
+  const items: OutboxItem[] = [{ kind: 'approval_update', payload: { activationId: closed.id } }];
+  if (input.outcome !== 'cancelled' || input.actorId !== closed.userId) {
+    items.push({
+      kind: 'notice',
+      payload: {
+        to: { userId: closed.userId },
+        notice: {
+          type: 'request_closed',
+          activationId: closed.id,
+          userId: closed.userId,
+          roleName: role.name,
+          outcome: input.outcome,
+          decidedBy: input.actorId,
+          reason: input.reason,
+        },
+      },
+    });
+  }
+  await enqueueOutbox(tx, items);
+  await appendAudit(tx, {
+    occurredAt: input.now,
+    actorId: input.actorId,
+    action: `request.${input.outcome}`,
+    targetType: 'activation',
+    targetId: closed.id,
+    roleId: role.id,
+    subjectUserId: closed.userId,
+    reason: input.reason,
+    before: { status: 'pending_approval' },
+    after: { status: closed.status },
+  });
+}
+
+/** Throws `already_decided`, saying who decided and when, unless the request is still pending. */
+export function requirePending(request: ActivationRow, viewerId: string): void {
+  if (request.status !== 'pending_approval') throw alreadyDecided(request, viewerId);
+}
+
+function alreadyDecided(current: ActivationRow | undefined, viewerId: string): UserError {
+  if (current === undefined) return new UserError('request_not_found', 'This request does not exist.');
+  const by = current.decidedBy ?? current.endedBy;
+  let who = '';
+  if (by === viewerId) who = ' by you';
+  else if (by !== null && by !== SYSTEM_ACTOR) who = ` by <@${by}>`;
+  const when = current.decidedAt ?? current.endedAt;
+  const at = when === null ? '' : ` ${slackDateToken(when)}`;
+  const outcome: Record<string, string> = {
+    active: 'approved',
+    expired: 'approved',
+    deactivated: 'approved',
+    denied: 'denied',
+    cancelled: 'cancelled',
+    timed_out: 'timed out without a decision',
+    failed: 'closed',
+  };
+  return new UserError(
+    'already_decided',
+    `This request was already ${outcome[current.status] ?? 'decided'}${who}${at}; nothing changed.`,
+  );
+}
+
+async function findOwnPending(
+  tx: Transaction,
+  request: { userId: string; activationId?: string; roleId?: string },
+): Promise<ActivationRow> {
+  if (request.activationId !== undefined) {
+    const row = await readActivation(tx, request.activationId);
+    if (row === undefined || row.requestExpiresAt === null) {
+      throw new UserError('request_not_found', 'This request does not exist.');
+    }
+    if (row.userId !== request.userId) {
+      throw new UserError('not_authorized', 'Only the person who made a request can cancel it.');
+    }
+    if (row.status !== 'pending_approval') throw alreadyDecided(row, request.userId);
+    return row;
+  }
+  const conditions = [eq(activations.userId, request.userId), eq(activations.status, 'pending_approval')];
+  if (request.roleId !== undefined) conditions.push(eq(activations.roleId, request.roleId));
+  const pending = await tx.select().from(activations).where(and(...conditions));
+  const [only] = pending;
+  if (only === undefined) throw new UserError('request_not_found', 'You have no pending request to cancel.');
+  if (pending.length > 1) {
+    throw new UserError('usage', 'You have several pending requests. Say which: `/pim cancel <role>`.');
+  }
+  return only;
+}
+
+async function readActivation(db: Executor, activationId: string): Promise<ActivationRow | undefined> {
+  const [row] = await db.select().from(activations).where(eq(activations.id, activationId));
+  return row;
+}
+
+async function readRole(db: Executor, roleId: string): Promise<Role> {
+  const role = (await listRoles(db)).find((candidate) => candidate.id === roleId);
+  if (role === undefined) throw new Error(`role ${roleId} not found`);
+  return role;
+}
+
+async function listApproverIds(db: Executor, activationId: string): Promise<string[]> {
+  const rows = await db
+    .select({ approverId: approvalApprovers.approverId })
+    .from(approvalApprovers)
+    .where(eq(approvalApprovers.activationId, activationId));
+  return rows.map((row) => row.approverId);
+}
+
+/** A pending request with its next reminder and timeout, for the sweep and for rebuilding jobs. */
+export interface RequestTimers {
+  id: string;
+  requestExpiresAt: Date;
+  nextReminderAt: Date | null;
+  remindersSent: number;
+}
+
+/** Lists pending requests with a timeout or reminder due at `now`. */
+export async function findDueRequests(db: Executor, now: Date, limit: number): Promise<RequestTimers[]> {
+  const rows = await listPendingRequests(db, limit, now);
+  return rows.filter(
+    (row) =>
+      row.requestExpiresAt.getTime() <= now.getTime() ||
+      (row.nextReminderAt !== null && row.nextReminderAt.getTime() <= now.getTime()),
+  );
+}
+
+/** Lists pending requests (at most `limit`, or those due by `dueBy` when given). */
+export async function listPendingRequests(db: Executor, limit: number, dueBy?: Date): Promise<RequestTimers[]> {
+  const conditions = [eq(activations.status, 'pending_approval')];
+  if (dueBy !== undefined) {
+    conditions.push(or(lte(activations.requestExpiresAt, dueBy), lte(activations.nextReminderAt, dueBy)) ?? eq(activations.status, 'pending_approval'));
+  }
+  const rows = await db
+    .select({
+      id: activations.id,
+      requestExpiresAt: activations.requestExpiresAt,
+      nextReminderAt: activations.nextReminderAt,
+      remindersSent: activations.remindersSent,
+    })
+    .from(activations)
+    .where(and(...conditions))
+    .orderBy(activations.requestExpiresAt)
+    .limit(limit);
+  return rows.flatMap((row) => (row.requestExpiresAt === null ? [] : [{ ...row, requestExpiresAt: row.requestExpiresAt }]));
+}

@@ -1,0 +1,54 @@
+import { eq } from 'drizzle-orm';
+import { roles } from '../../db/schema.js';
+import { roleSettingsSchema, type RoleSettings } from '../domain/role-settings.js';
+import { UserError } from '../errors.js';
+import { requireActivePra } from './access.js';
+import { appendAudit } from './audit.js';
+import type { ServiceContext } from './context.js';
+import { listRoles, type Role } from './roles.js';
+
+/**
+ * Replaces a role's settings. Active Privileged Role Administrators only; the audit event
+ * records the values before and after. Requests already filed keep the rules they were made
+ * under; new requests follow the new settings.
+ */
+export async function updateRoleSettings(
+  context: ServiceContext,
+  request: { actorId: string; roleId: string; settings: RoleSettings },
+): Promise<{ role: Role; changed: string[] }> {
+  const parsed = roleSettingsSchema.safeParse(request.settings);
+  if (!parsed.success) {
+    throw new UserError('settings_invalid', `The settings are invalid: ${parsed.error.issues[0]?.message ?? 'unknown problem'}.`);
+  }
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    await requireActivePra(tx, request.actorId, now, 'change role settings');
+    const role = (await listRoles(tx)).find((candidate) => candidate.id === request.roleId);
+    if (role === undefined) throw new UserError('role_not_found', 'That role no longer exists.');
+
+    const changed = changedKeys(role.settings, parsed.data);
+    if (changed.length === 0) return { role, changed };
+    await tx.update(roles).set({ settings: parsed.data, updatedAt: now }).where(eq(roles.id, role.id));
+    await appendAudit(tx, {
+      occurredAt: now,
+      actorId: request.actorId,
+      action: 'role.settings_updated',
+      targetType: 'role',
+      targetId: role.id,
+      roleId: role.id,
+      before: pick(role.settings, changed),
+      after: pick(parsed.data, changed),
+    });
+    return { role: { ...role, settings: parsed.data }, changed };
+  });
+}
+
+function changedKeys(before: RoleSettings, after: RoleSettings): string[] {
+  return (Object.keys(after) as (keyof RoleSettings)[]).filter(
+    (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+  );
+}
+
+function pick(settings: RoleSettings, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((key) => [key, settings[key as keyof RoleSettings]]));
+}

@@ -1,0 +1,110 @@
+import type { KnownBlock } from '@slack/types';
+import { slackDateToken } from '../domain/dates.js';
+import { formatDuration } from '../domain/duration.js';
+import { formatTicket } from '../services/activation-records.js';
+import { RECENT_ACTIVATIONS_DAYS, type RequestDetails } from '../services/approvals.js';
+import { context, escapeMrkdwn, fields, header, mention, section } from './blocks.js';
+import type { RenderedMessage } from './notice-messages.js';
+
+/** `action_id`s of the approver's buttons; each button's value is the activation id. */
+export const APPROVE_ACTION = 'approval_approve';
+export const DENY_ACTION = 'approval_deny';
+
+// Earlier activations listed by date; the rest are counted.
+const RECENT_LISTED = 5;
+
+/**
+ * Renders the approver's DM for a request: the facts to decide on and, while the request is
+ * pending, Approve and Deny buttons. Once decided, the same message shows the outcome and who
+ * decided, with no buttons left to click.
+ */
+export function renderApprovalMessage(details: RequestDetails): RenderedMessage {
+  const request = details.activation;
+  const role = escapeMrkdwn(details.roleName);
+  const summary = `${mention(request.userId)} requests *${role}* for ${formatDuration(request.durationMinutes)}.`;
+  const blocks: KnownBlock[] = [
+    header('Approval requested'),
+    section(summary),
+    fields([
+      ['Requester', mention(request.userId)],
+      ['Role', role],
+      ['Duration', formatDuration(request.durationMinutes)],
+      ['Starts', 'When approved'],
+      ['Justification', request.justification === null ? '_none given_' : escapeMrkdwn(request.justification)],
+      ['Ticket', escapeMrkdwn(formatTicket(request) ?? 'none')],
+      [`Last ${RECENT_ACTIVATIONS_DAYS} days`, describeRecent(details)],
+      ['Requested', slackDateToken(request.requestedAt)],
+    ]),
+  ];
+  const outcome = describeOutcome(details);
+  if (outcome === undefined) {
+    blocks.push(
+      {
+        type: 'actions',
+        block_id: `decide:${request.id}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: APPROVE_ACTION,
+            style: 'primary',
+            text: { type: 'plain_text', text: 'Approve' },
+            value: request.id,
+          },
+          {
+            type: 'button',
+            action_id: DENY_ACTION,
+            style: 'danger',
+            text: { type: 'plain_text', text: 'Deny' },
+            value: request.id,
+          },
+        ],
+      },
+      context(
+        `Times out ${request.requestExpiresAt === null ? 'never' : slackDateToken(request.requestExpiresAt)}. Other approvers: ${otherApprovers(details)}.`,
+      ),
+    );
+  } else {
+    blocks.push(section(outcome));
+  }
+  // The id lets an approver or auditor find the request in the audit trail.
+  blocks.push(context(`Request ${request.id}`));
+  return { text: `${summary} ${outcome ?? 'Approve or deny it here.'}`, blocks };
+}
+
+function describeOutcome(details: RequestDetails): string | undefined {
+  const request = details.activation;
+  const decidedAt = request.decidedAt ?? request.endedAt;
+  const when = decidedAt === null ? '' : ` ${slackDateToken(decidedAt)}`;
+  switch (request.status) {
+    case 'pending_approval':
+      return undefined;
+    case 'active':
+    case 'expired':
+    case 'deactivated':
+      return `:white_check_mark: Approved by ${mention(request.decidedBy ?? 'unknown')}${when}.`;
+    case 'denied':
+      return `:no_entry: Denied by ${mention(request.decidedBy ?? 'unknown')}${when}: ${escapeMrkdwn(request.decisionReason ?? '')}`;
+    case 'cancelled':
+      // Only the requester cancels a request, except an administrator removing their eligibility.
+      return request.endedBy === request.userId
+        ? `:heavy_multiplication_x: Cancelled by the requester${when}.`
+        : `:heavy_multiplication_x: Cancelled${when}: ${mention(request.endedBy ?? 'unknown')} removed the requester's eligibility.`;
+    case 'timed_out':
+      return `:hourglass: Timed out${when}: nobody decided in time.`;
+    case 'failed':
+      return `:warning: Could not be completed${when}.`;
+  }
+}
+
+function describeRecent(details: RequestDetails): string {
+  if (details.recent.length === 0) return 'No activations';
+  const listed = details.recent
+    .slice(0, RECENT_LISTED)
+    .map((entry) => `${slackDateToken(entry.startsAt, '{date_short}')} (${formatDuration(entry.durationMinutes)})`);
+  const more = details.recent.length > RECENT_LISTED ? `, and ${details.recent.length - RECENT_LISTED} more` : '';
+  return `${details.recent.length} activations: ${listed.join(', ')}${more}`;
+}
+
+function otherApprovers(details: RequestDetails): string {
+  return details.approverIds.length <= 1 ? 'none' : details.approverIds.map(mention).join(', ');
+}

@@ -1,0 +1,68 @@
+import type { KnownBlock } from '@slack/types';
+import { slackDateToken } from '../../domain/dates.js';
+import { formatDuration } from '../../domain/duration.js';
+import { requireActivePra } from '../../services/access.js';
+import { cancelRequest, listRequestsForApprover } from '../../services/approvals.js';
+import { listRoles, pickRole } from '../../services/roles.js';
+import { APPROVE_ACTION, DENY_ACTION } from '../approval-messages.js';
+import { context, escapeMrkdwn, MESSAGE_BLOCK_LIMIT, mention, section } from '../blocks.js';
+import type { SlackDeps } from '../deps.js';
+import { buildSettingsModal } from '../settings-modal.js';
+import type { CommandOrigin } from './activate.js';
+
+// Two blocks per request keeps a full list under the 50-block message limit.
+const LISTED_REQUESTS = 20;
+
+/** Handles `/pim requests`: the requests waiting for the caller, each with Approve and Deny. */
+export async function handleRequestsCommand(deps: SlackDeps, origin: CommandOrigin) {
+  const pending = await listRequestsForApprover(deps.context.db, origin.userId);
+  if (pending.length === 0) {
+    await origin.respond({ response_type: 'ephemeral', text: 'No requests are waiting for your approval.' });
+    return;
+  }
+  const blocks: KnownBlock[] = [section(`*${pending.length} request(s) waiting for you*`)];
+  for (const { activation, roleName } of pending.slice(0, LISTED_REQUESTS)) {
+    const justification = activation.justification === null ? '' : `\n>${escapeMrkdwn(activation.justification)}`;
+    blocks.push(
+      section(
+        `${mention(activation.userId)} requests *${escapeMrkdwn(roleName)}* for ${formatDuration(activation.durationMinutes)}, since ${slackDateToken(activation.requestedAt)}${justification}`,
+      ),
+      {
+        type: 'actions',
+        block_id: `decide:${activation.id}`,
+        elements: [
+          { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: activation.id },
+          { type: 'button', action_id: DENY_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: activation.id },
+        ],
+      },
+    );
+  }
+  if (pending.length > LISTED_REQUESTS) {
+    blocks.push(context(`${pending.length - LISTED_REQUESTS} more are not shown; decide these first.`));
+  }
+  await origin.respond({
+    response_type: 'ephemeral',
+    text: `${pending.length} request(s) waiting for your approval.`,
+    blocks: blocks.slice(0, MESSAGE_BLOCK_LIMIT),
+  });
+}
+
+/** Handles `/pim cancel [role]`: cancels the caller's own pending request. */
+export async function handleCancelCommand(deps: SlackDeps, origin: CommandOrigin, roleQuery: string | undefined) {
+  const roleId = roleQuery === undefined ? undefined : pickRole(roleQuery, await listRoles(deps.context.db)).id;
+  const result = await cancelRequest(deps.context, {
+    userId: origin.userId,
+    ...(roleId === undefined ? {} : { roleId }),
+  });
+  await origin.respond({
+    response_type: 'ephemeral',
+    text: `You cancelled your request for *${escapeMrkdwn(result.role.name)}*. Your approvers' messages now show it.`,
+  });
+}
+
+/** Handles `/pim settings role`: opens the settings modal for active Privileged Role Administrators. */
+export async function handleSettingsCommand(deps: SlackDeps, origin: CommandOrigin, roleQuery: string) {
+  await requireActivePra(deps.context.db, origin.userId, deps.context.clock.now(), 'change role settings');
+  const role = pickRole(roleQuery, await listRoles(deps.context.db));
+  await deps.client.views.open({ trigger_id: origin.triggerId, view: buildSettingsModal(role) });
+}

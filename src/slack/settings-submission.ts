@@ -1,0 +1,62 @@
+import type { App } from '@slack/bolt';
+import { z } from 'zod';
+import { describeErrorForUser, UserError } from '../errors.js';
+import { listRoles } from '../services/roles.js';
+import { updateRoleSettings } from '../services/role-settings.js';
+import { escapeMrkdwn } from './blocks.js';
+import type { SlackDeps } from './deps.js';
+import { UnknownUserGroupError } from './directory.js';
+import { readSettingsSubmission, SETTINGS_BLOCKS, SETTINGS_CALLBACK_ID } from './settings-modal.js';
+
+const roleIdSchema = z.uuid();
+
+/** Registers the settings modal's submission: field errors in the modal, else save and confirm by DM. */
+export function registerSettingsSubmission(app: App, deps: SlackDeps): void {
+  app.view(SETTINGS_CALLBACK_ID, async ({ ack, body, view }) => {
+    const userId = body.user.id;
+    const logger = deps.logger.child({ userId, viewId: view.id, roleId: view.private_metadata });
+    try {
+      const roleId = roleIdSchema.safeParse(view.private_metadata);
+      const role = roleId.success ? (await listRoles(deps.context.db)).find((candidate) => candidate.id === roleId.data) : undefined;
+      if (role === undefined) throw new UserError('role_not_found', 'This role no longer exists; close the form.');
+
+      const submission = readSettingsSubmission(role.settings, view.state.values);
+      if (!submission.ok) {
+        logger.warn({ fields: Object.keys(submission.errors) }, 'settings form rejected');
+        await ack({ response_action: 'errors', errors: submission.errors });
+        return;
+      }
+      const unknownGroup = await findUnknownGroup(deps, submission.settings.approvers.groups);
+      if (unknownGroup !== undefined) {
+        await ack({
+          response_action: 'errors',
+          errors: { [SETTINGS_BLOCKS.approverGroups]: `Slack has no user group ${unknownGroup}.` },
+        });
+        return;
+      }
+
+      const result = await updateRoleSettings(deps.context, { actorId: userId, roleId: role.id, settings: submission.settings });
+      await ack();
+      logger.info({ changed: result.changed }, 'role settings saved');
+      const summary = result.changed.length === 0 ? 'nothing changed' : `changed ${result.changed.join(', ')}`;
+      await deps.client.chat
+        .postMessage({ channel: userId, text: `Settings of *${escapeMrkdwn(role.name)}* saved: ${summary}.` })
+        .catch((error: unknown) => logger.warn({ err: error }, 'could not confirm saved settings'));
+    } catch (error) {
+      const reply = describeErrorForUser(error, logger);
+      await ack({ response_action: 'errors', errors: { [SETTINGS_BLOCKS.maxDuration]: reply.text } });
+    }
+  });
+}
+
+async function findUnknownGroup(deps: SlackDeps, groupIds: readonly string[]): Promise<string | undefined> {
+  for (const groupId of groupIds) {
+    try {
+      await deps.context.directory.listUserGroupMembers(groupId);
+    } catch (error) {
+      if (error instanceof UnknownUserGroupError) return groupId;
+      throw error;
+    }
+  }
+  return undefined;
+}

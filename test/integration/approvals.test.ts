@@ -1,0 +1,434 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
+import { sweepDueRequests } from '../../src/jobs/sweep.js';
+import { createLogger } from '../../src/logger.js';
+import { listRoles } from '../../src/services/roles.js';
+import { updateRoleSettings } from '../../src/services/role-settings.js';
+import { FakeSlack, type RecordedCall } from '../support/fake-slack.js';
+import {
+  createTestEnvironment,
+  eventually,
+  messageText,
+  replyTo,
+  SECURITY_CHANNEL,
+  startTestApp,
+  type TestApp,
+  type TestEnvironment,
+} from '../support/harness.js';
+
+const ADMIN = 'UADMIN04';
+const MANAGER = 'UMANAGER1';
+const MANAGER2 = 'UMANAGER2';
+const GROUP_MEMBER = 'UMANAGER3';
+const REQUESTERS = ['UREQ00001', 'UREQ00002', 'UREQ00003', 'UREQ00004', 'UREQ00005', 'UREQ00006', 'UREQ00007'] as const;
+const [ALICE, BOB, CAROL, DAVE, EVE, FRANK, GRACE] = REQUESTERS;
+const APPROVER_GROUP = 'SAPPROVE1';
+
+let environment: TestEnvironment;
+let fake: FakeSlack;
+let app: TestApp;
+const logLines: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  environment = createTestEnvironment();
+  fake = await FakeSlack.start();
+  for (const id of [ADMIN, MANAGER, MANAGER2, GROUP_MEMBER, ...REQUESTERS]) fake.setUser({ id, tz: 'UTC' });
+  fake.setUserGroup(APPROVER_GROUP, [GROUP_MEMBER, FRANK]);
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter((part) => part !== '')) logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  app = await startTestApp({ environment, fake, admins: [ADMIN], logger: createLogger('info', sink) });
+
+  await configure('billing', { requireApproval: true, approvers: { users: [MANAGER, MANAGER2], groups: [] } });
+  await configure('password', { requireApproval: true, approvers: { users: [], groups: [APPROVER_GROUP] } });
+  await configure('service', { requireApproval: true, approvers: { users: [GRACE], groups: [] } });
+  await configure('user-administrator', { requireApproval: true });
+  for (const user of REQUESTERS) {
+    for (const role of ['billing', 'password', 'service', 'user-administrator']) {
+      await command(ADMIN, `assign <@${user}> ${role} eligible`);
+    }
+  }
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await fake?.close();
+  await environment?.destroy();
+});
+
+async function configure(slug: string, change: Partial<RoleSettings>): Promise<void> {
+  const role = (await listRoles(app.runtime.context.db)).find((candidate) => candidate.slug.startsWith(slug));
+  if (role === undefined) throw new Error(`no role ${slug}`);
+  await updateRoleSettings(app.runtime.context, {
+    actorId: ADMIN,
+    roleId: role.id,
+    settings: { ...DEFAULT_ROLE_SETTINGS, ...role.settings, ...change },
+  });
+}
+
+async function command(userId: string, text: string): Promise<string> {
+  const result = await app.sender.command(userId, text);
+  expect(result.status).toBe(200);
+  return replyTo(fake, result.responseUrl);
+}
+
+async function requestRole(userId: string, role: string): Promise<string> {
+  const reply = await command(userId, `activate ${role} 1h needed for INC-7`);
+  expect(reply).toContain('waiting for approval');
+  const [row] = await app.sql<{ id: string }[]>`
+    select v.id from activations v join roles r on r.id = v.role_id
+    where v.user_id = ${userId} and r.slug like ${`${role}%`} and v.status = 'pending_approval'`;
+  if (row === undefined) throw new Error(`no pending request for ${userId}`);
+  return row.id;
+}
+
+function approvalDmTo(approverId: string, activationId: string): Promise<RecordedCall> {
+  return fake.waitFor(
+    'chat.postMessage',
+    (call) => call.body.channel === approverId && JSON.stringify(call.body.blocks).includes(activationId),
+  );
+}
+
+async function click(userId: string, actionId: string, activationId: string) {
+  const result = await app.sender.action(userId, {
+    actionId,
+    value: activationId,
+    blockId: `decide:${activationId}`,
+    actionType: 'button',
+  });
+  expect(result.status).toBe(200);
+  return result;
+}
+
+async function clickReply(userId: string, actionId: string, activationId: string): Promise<string> {
+  const result = await click(userId, actionId, activationId);
+  const call = await fake.waitFor('response_url', (candidate) => candidate.url === result.responseUrl);
+  return messageText(call.body);
+}
+
+async function statusOf(activationId: string): Promise<string | undefined> {
+  const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activationId}`;
+  return row?.status;
+}
+
+async function auditActions(activationId: string): Promise<string[]> {
+  const rows = await app.sql<{ action: string }[]>`
+    select action from audit_events where target_id = ${activationId} order by id`;
+  return rows.map((row) => row.action);
+}
+
+function updatesOf(activationId: string): RecordedCall[] {
+  return fake.calls('chat.update').filter((call) => JSON.stringify(call.body.blocks).includes(activationId));
+}
+
+function hasButtons(call: RecordedCall): boolean {
+  return JSON.stringify(call.body.blocks).includes('"actions"');
+}
+
+describe('role settings modal', () => {
+  it('is refused to someone who is not an active administrator', async () => {
+    expect(await command(ALICE, 'settings billing')).toContain('Only an active Privileged Role Administrator');
+  });
+
+  it('opens with current values and rejects bad fields', async () => {
+    const opened = await app.sender.command(ADMIN, 'settings global');
+    const call = await fake.waitFor('views.open', (candidate) => candidate.body.trigger_id === opened.triggerId);
+    const view = call.body.view as { blocks: { block_id?: string; element?: { initial_value?: string } }[] };
+    expect(view.blocks.find((block) => block.block_id === 'max_duration')?.element?.initial_value).toBe('8h');
+
+    const result = await app.sender.submitView(ADMIN, {
+      values: settingsValues({ maxDuration: '48h', groups: 'not-a-group', eligibleDays: '0' }),
+    });
+    expect(result.json).toMatchObject({ response_action: 'errors' });
+    const errors = (result.json as { errors: Record<string, string> }).errors;
+    expect(errors.max_duration).toContain('between 30 minutes and 24 hours');
+    expect(errors.approver_groups).toContain('not a user group ID');
+    expect(errors.eligible_days).toContain('whole number of days');
+  });
+
+  it('rejects an unknown user group on its field', async () => {
+    const result = await app.sender.submitView(ADMIN, { values: settingsValues({ groups: 'SNOSUCH01' }) });
+    expect((result.json as { errors: Record<string, string> }).errors.approver_groups).toContain('no user group SNOSUCH01');
+  });
+
+  it('saves valid settings and audits before and after', async () => {
+    const result = await app.sender.submitView(ADMIN, {
+      values: settingsValues({ maxDuration: '2h', approvers: [MANAGER], groups: `<!subteam^${APPROVER_GROUP}|@leads>` }),
+    });
+    expect(result.body).toBe('');
+    const [role] = await app.sql<{ id: string; settings: RoleSettings }[]>`select id, settings from roles where slug = 'global-administrator'`;
+    expect(role?.settings.maxActivationMinutes).toBe(120);
+    expect(role?.settings.requireApproval).toBe(true);
+    expect(role?.settings.approvers).toEqual({ users: [MANAGER], groups: [APPROVER_GROUP] });
+    const [event] = await app.sql<{ before: Record<string, unknown>; after: Record<string, unknown> }[]>`
+      select before, after from audit_events where action = 'role.settings_updated' and target_id = ${role?.id ?? ''}`;
+    expect(event?.before.maxActivationMinutes).toBe(480);
+    expect(event?.after.maxActivationMinutes).toBe(120);
+    expect(event?.after.requireApproval).toBe(true);
+  });
+
+  it('applies the new maximum to new requests', async () => {
+    await command(ADMIN, `assign <@${ALICE}> global eligible`);
+    expect(await command(ALICE, 'activate global 3h testing')).toContain('at most 2 hours');
+  });
+});
+
+describe('approval', () => {
+  it('files a request, DMs every approver with buttons and tells the requester who approves', async () => {
+    const id = await requestRole(ALICE, 'billing');
+    for (const approver of [MANAGER, MANAGER2]) {
+      const dm = await approvalDmTo(approver, id);
+      const text = messageText(dm.body);
+      expect(text).toContain(`<@${ALICE}> requests *Billing Administrator* for 1 hour`);
+      expect(text).toContain('needed for INC-7');
+      expect(hasButtons(dm)).toBe(true);
+    }
+    const notice = await fake.waitFor('chat.postMessage', (call) => call.body.channel === ALICE && messageText(call.body).includes('waiting for approval'));
+    expect(messageText(notice.body)).toContain(`<@${MANAGER}>, <@${MANAGER2}>`);
+    expect(await auditActions(id)).toEqual(['request.filed']);
+  });
+
+  it('refuses self-approval and a non-approver, changing nothing', async () => {
+    const id = await requestRole(DAVE, 'billing');
+    expect(await clickReply(DAVE, 'approval_approve', id)).toContain('cannot approve or deny your own request');
+    expect(await clickReply(BOB, 'approval_approve', id)).toContain('not an approver of this request');
+    expect(await clickReply(BOB, 'approval_deny', id)).toContain('not an approver of this request');
+    expect(await clickReply(MANAGER, 'approval_approve', 'not-a-uuid')).toContain('does not exist');
+    expect(await statusOf(id)).toBe('pending_approval');
+    expect(await auditActions(id)).toEqual(['request.filed']);
+    const warnings = logLines.filter((line) => line.level === 40 && line.userId === BOB && line.activationId === id);
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('approve activates: requester DM, security post, updated approver messages', async () => {
+    const [row] = await app.sql<{ id: string }[]>`select id from activations where user_id = ${ALICE} and status = 'pending_approval'`;
+    const id = row?.id ?? '';
+    expect(await clickReply(MANAGER, 'approval_approve', id)).toContain('You approved');
+    expect(await statusOf(id)).toBe('active');
+
+    const dm = await fake.waitFor('chat.postMessage', (call) => call.body.channel === ALICE && messageText(call.body).includes('is active for you'));
+    expect(messageText(dm.body)).toContain(`Approved by <@${MANAGER}>`);
+    const post = await fake.waitFor('chat.postMessage', (call) => call.body.channel === SECURITY_CHANNEL && messageText(call.body).includes(`<@${ALICE}> activated`));
+    expect(messageText(post.body)).toContain(`<@${MANAGER}>`);
+
+    const updates = await eventually(async () => (updatesOf(id).length >= 2 ? updatesOf(id) : undefined));
+    for (const update of updates) {
+      expect(messageText(update.body)).toContain(`Approved by <@${MANAGER}>`);
+      expect(hasButtons(update)).toBe(false);
+    }
+    expect(await auditActions(id)).toEqual(['request.filed', 'request.approved']);
+  });
+
+  it('a late click gets an explanation and changes nothing', async () => {
+    const [row] = await app.sql<{ id: string }[]>`select id from activations where user_id = ${ALICE} and status = 'active'`;
+    const id = row?.id ?? '';
+    expect(await clickReply(MANAGER2, 'approval_approve', id)).toContain(`already approved by <@${MANAGER}>`);
+    expect(await clickReply(MANAGER2, 'approval_deny', id)).toContain('already approved');
+    expect(await auditActions(id)).toEqual(['request.filed', 'request.approved']);
+  });
+
+  it('concurrent approves and a redelivered click record one decision', async () => {
+    const id = (await app.sql<{ id: string }[]>`select id from activations where user_id = ${DAVE} and status = 'pending_approval'`)[0]?.id ?? '';
+    await Promise.all([
+      click(MANAGER, 'approval_approve', id),
+      click(MANAGER2, 'approval_approve', id),
+      click(MANAGER, 'approval_approve', id),
+      click(MANAGER2, 'approval_approve', id),
+    ]);
+    await eventually(async () => ((await statusOf(id)) === 'active' ? true : undefined));
+    await eventually(async () => (fake.calls('response_url').length > 0 ? true : undefined));
+    const actions = await auditActions(id);
+    expect(actions.filter((action) => action === 'request.approved')).toHaveLength(1);
+    expect(actions.filter((action) => action === 'activation.activated')).toHaveLength(0);
+  });
+
+  it('an approve racing a deny records exactly one decision', async () => {
+    const id = await requestRole(EVE, 'billing');
+    await approvalDmTo(MANAGER2, id);
+    await click(MANAGER2, 'approval_deny', id);
+    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
+    const [, denial] = await Promise.all([
+      click(MANAGER, 'approval_approve', id),
+      app.sender.submitView(MANAGER2, { values: { reason: { value: { type: 'plain_text_input', value: 'Not during the freeze' } } } }),
+    ]);
+    expect(denial.status).toBe(200);
+    const decisions = (await auditActions(id)).filter((action) => action === 'request.approved' || action === 'request.denied');
+    expect(decisions).toHaveLength(1);
+    const status = await statusOf(id);
+    expect(status === 'active' || status === 'denied').toBe(true);
+  });
+});
+
+describe('denial, cancellation and timeout', () => {
+  it('deny asks for a reason, then tells the requester', async () => {
+    const id = await requestRole(BOB, 'billing');
+    await approvalDmTo(MANAGER, id);
+    await click(MANAGER, 'approval_deny', id);
+    const modal = await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
+    expect(messageText(modal.body.view as Record<string, unknown>)).toContain('Deny');
+
+    const empty = await app.sender.submitView(MANAGER, { values: { reason: { value: { type: 'plain_text_input', value: '  ' } } } });
+    expect((empty.json as { errors: Record<string, string> }).errors.reason).toContain('reason');
+    expect(await statusOf(id)).toBe('pending_approval');
+
+    const done = await app.sender.submitView(MANAGER, { values: { reason: { value: { type: 'plain_text_input', value: 'Use the read-only role' } } } });
+    expect(done.body).toBe('');
+    expect(await statusOf(id)).toBe('denied');
+    const dm = await fake.waitFor('chat.postMessage', (call) => call.body.channel === BOB && messageText(call.body).includes('denied your request'));
+    expect(messageText(dm.body)).toContain('Use the read-only role');
+    const updates = await eventually(async () => (updatesOf(id).length >= 2 ? updatesOf(id) : undefined));
+    expect(messageText(updates[0]!.body)).toContain(`Denied by <@${MANAGER}>`);
+    expect(await auditActions(id)).toEqual(['request.filed', 'request.denied']);
+  });
+
+  it('the requester cancels by command and by button', async () => {
+    const first = await requestRole(CAROL, 'billing');
+    expect(await command(CAROL, 'cancel')).toContain('You cancelled your request for *Billing Administrator*');
+    expect(await statusOf(first)).toBe('cancelled');
+    await eventually(async () => (updatesOf(first).length >= 2 ? true : undefined));
+
+    const second = await requestRole(CAROL, 'billing');
+    expect(await clickReply(MANAGER, 'request_cancel', second)).toContain('Only the person who made a request can cancel it');
+    expect(await clickReply(CAROL, 'request_cancel', second)).toContain('You cancelled');
+    expect(await statusOf(second)).toBe('cancelled');
+    expect(await auditActions(second)).toEqual(['request.filed', 'request.cancelled']);
+  });
+
+  it('an undecided request times out and approvers see it', async () => {
+    const id = await requestRole(CAROL, 'billing');
+    await approvalDmTo(MANAGER, id);
+    app.clock.advance(24 * 60 * 60_000 + 1_000);
+    try {
+      await sweepDueRequests(app.runtime.context, app.runtime.context.logger);
+    } finally {
+      app.clock.offsetMs = 0;
+    }
+    expect(await statusOf(id)).toBe('timed_out');
+    await fake.waitFor('chat.postMessage', (call) => call.body.channel === CAROL && messageText(call.body).includes('timed out'));
+    const updates = await eventually(async () => (updatesOf(id).length >= 2 ? updatesOf(id) : undefined));
+    expect(messageText(updates[0]!.body)).toContain('Timed out');
+    expect(await auditActions(id)).toEqual(['request.filed', 'request.timed_out']);
+  });
+
+  it('reminds approvers after 15 minutes, then 30 minutes later', async () => {
+    const id = await requestRole(FRANK, 'user-administrator');
+    const [row] = await app.sql<{ requested_at: Date; next_reminder_at: Date }[]>`
+      select requested_at, next_reminder_at from activations where id = ${id}`;
+    const requestedAt = row?.requested_at.getTime() ?? 0;
+    expect(row?.next_reminder_at.getTime()).toBe(requestedAt + 15 * 60_000);
+
+    const reminders = () => fake.messagesTo(ADMIN).filter((call) => messageText(call.body).includes('Reminder:'));
+    const sweepAt = async (minutes: number) => {
+      app.clock.offsetMs = requestedAt + minutes * 60_000 - Date.now();
+      try {
+        await sweepDueRequests(app.runtime.context, app.runtime.context.logger);
+      } finally {
+        app.clock.offsetMs = 0;
+      }
+    };
+    await sweepAt(14);
+    expect(reminders()).toHaveLength(0);
+    await sweepAt(15);
+    await eventually(async () => (reminders().length === 1 ? true : undefined));
+    const [next] = await app.sql<{ next_reminder_at: Date; reminders_sent: number }[]>`
+      select next_reminder_at, reminders_sent from activations where id = ${id}`;
+    expect(next?.reminders_sent).toBe(1);
+    expect(next?.next_reminder_at.getTime()).toBe(requestedAt + 45 * 60_000);
+    await sweepAt(44);
+    await sweepAt(45);
+    await eventually(async () => (reminders().length === 2 ? true : undefined));
+    expect((await auditActions(id)).filter((action) => action === 'request.reminded')).toHaveLength(2);
+  });
+});
+
+describe('approvers', () => {
+  it('with none configured, the active administrators approve', async () => {
+    const id = (await app.sql<{ id: string }[]>`select id from activations where user_id = ${FRANK} and status = 'pending_approval'`)[0]?.id ?? '';
+    const dm = await approvalDmTo(ADMIN, id);
+    expect(hasButtons(dm)).toBe(true);
+  });
+
+  it('user-group members are resolved through usergroups.users.list, without the requester', async () => {
+    const id = await requestRole(FRANK, 'password');
+    expect(fake.calls('usergroups.users.list').some((call) => call.body.usergroup === APPROVER_GROUP)).toBe(true);
+    await approvalDmTo(GROUP_MEMBER, id);
+    const [approvers] = await app.sql<{ ids: string[] }[]>`
+      select array_agg(approver_id order by approver_id) as ids from approval_approvers where activation_id = ${id}`;
+    expect(approvers?.ids).toEqual([GROUP_MEMBER]);
+  });
+
+  it('a requester who is the sole approver is refused at once, with nothing recorded', async () => {
+    const reply = await command(GRACE, 'activate service 1h deploy');
+    expect(reply).toContain('nobody other than you can approve it');
+    expect(await app.sql`select 1 from activations where user_id = ${GRACE}`).toHaveLength(0);
+  });
+
+  it('/pim requests lists what waits for me with buttons', async () => {
+    const id = await requestRole(GRACE, 'billing');
+    const result = await app.sender.command(MANAGER, 'requests');
+    const call = await fake.waitFor('response_url', (candidate) => candidate.url === result.responseUrl);
+    expect(messageText(call.body)).toContain(`<@${GRACE}> requests *Billing Administrator*`);
+    expect(JSON.stringify(call.body.blocks)).toContain(id);
+    expect(await command(GRACE, 'requests')).toContain('No requests are waiting');
+  });
+});
+
+function settingsValues(input: { maxDuration?: string; groups?: string; eligibleDays?: string; approvers?: string[] }) {
+  const option = (value: string) => ({ value, text: { type: 'plain_text', text: value } });
+  return {
+    max_duration: { value: { type: 'plain_text_input', value: input.maxDuration ?? '8h' } },
+    activation_rules: {
+      value: { type: 'checkboxes', selected_options: [option('requireJustification'), option('requireApproval')] },
+    },
+    approver_users: { value: { type: 'multi_users_select', selected_users: input.approvers ?? [] } },
+    approver_groups: { value: { type: 'plain_text_input', value: input.groups ?? '' } },
+    pending_timeout: { value: { type: 'plain_text_input', value: '24h' } },
+    assignment_rules: { value: { type: 'checkboxes', selected_options: [option('allowPermanentEligible')] } },
+    eligible_days: { value: { type: 'number_input', value: input.eligibleDays ?? '365' } },
+    active_days: { value: { type: 'number_input', value: '180' } },
+    notifications: {
+      value: { type: 'checkboxes', selected_options: [option('postActivationsToSecurityChannel'), option('notifyAssignee')] },
+    },
+  };
+}
+
+describe('settings enforcement', () => {
+  it('a role requiring a ticket opens the form and rejects a missing ticket', async () => {
+    await configure('service', { requireApproval: false, requireTicket: true });
+    const opened = await app.sender.command(BOB, 'activate service 1h fixing the deploy');
+    const call = await fake.waitFor('views.open', (candidate) => candidate.body.trigger_id === opened.triggerId);
+    expect(JSON.stringify(call.body.view)).toContain('ticket_number');
+
+    const values = (ticketNumber: string) => ({
+      role: { value: { type: 'static_select', selected_option: { value: 'service-administrator' } } },
+      duration: { value: { type: 'plain_text_input', value: '1h' } },
+      justification: { value: { type: 'plain_text_input', value: 'fixing the deploy' } },
+      ticket_system: { value: { type: 'plain_text_input', value: 'Jira' } },
+      ticket_number: { value: { type: 'plain_text_input', value: ticketNumber } },
+    });
+    const missing = await app.sender.submitView(BOB, { values: values('') });
+    expect((missing.json as { errors: Record<string, string> }).errors.ticket_number).toContain('requires a ticket');
+
+    const done = await app.sender.submitView(BOB, { values: values('OPS-12') });
+    expect(done.body).toBe('');
+    const post = await fake.waitFor('chat.postMessage', (candidate) => candidate.body.channel === SECURITY_CHANNEL && messageText(candidate.body).includes(`<@${BOB}> activated`));
+    expect(messageText(post.body)).toContain('Jira OPS-12');
+  });
+
+  it('active assignments need a reason and end after the allowed days', async () => {
+    expect(await command(ADMIN, `assign <@${GRACE}> password active`)).toContain('requires a reason for active assignments');
+    expect(await command(ADMIN, `assign <@${GRACE}> password active until 2099-01-01 incident`)).toContain('at most 180 days');
+    await command(ADMIN, `assign <@${GRACE}> password active incident bridge`);
+    const [row] = await app.sql<{ changed_at: Date; ends_at: Date }[]>`
+      select e.occurred_at as changed_at, a.ends_at from assignments a
+        join roles r on r.id = a.role_id
+        join audit_events e on e.target_id = a.id::text and e.action = 'assignment.updated'
+      where a.user_id = ${GRACE} and r.slug = 'password-administrator' and a.status = 'current'`;
+    // The end counts from the change that made the assignment active.
+    expect((row?.ends_at.getTime() ?? 0) - (row?.changed_at.getTime() ?? 0)).toBe(180 * 24 * 60 * 60_000);
+  });
+});
