@@ -1,6 +1,7 @@
 /**
  * The sandbox's story: four people with distinct parts in an activation, a #general channel, a
- * private security channel and a user group, and the assignments that let the story run. The
+ * private security channel and a user group, and the assignments and role settings that let the
+ * story run: Alex activates Global Administrator, Morgan approves, Sam sees the security post. The
  * workspace is set directly. Roles and assignments go through the services, as an administrator's
  * commands would, so they carry audit events and notices.
  */
@@ -8,6 +9,8 @@ import { UserError } from '../errors.js';
 import { GLOBAL_ADMINISTRATOR, SECURITY_ADMINISTRATOR } from '../domain/roles.js';
 import { assignRole } from '../services/assignments.js';
 import type { ServiceContext } from '../services/context.js';
+import { updateRoleSettings } from '../services/role-settings.js';
+import { findRoleBySlug } from '../services/roles.js';
 import type { Workspace, WorkspaceUser } from './workspace.js';
 
 /** The people of the sandbox story, by part. */
@@ -79,26 +82,34 @@ export function seedWorkspace(workspace: Workspace): void {
 }
 
 /**
- * Makes the story's assignments, as the administrator would with `/pim assign`. Runs on every
- * start; an assignment that exists already is left as it is.
+ * Makes the story's assignments, as the administrator would with `/pim assign`, and on a fresh
+ * database makes Global Administrator require the manager's approval, as the administrator would
+ * in the role settings modal. Runs on every start: an assignment that exists already is left as
+ * it is, and so are settings an administrator changed since.
  */
-export async function seedAssignments(context: ServiceContext): Promise<void> {
-  const { administrator, eligibleAdmin, securityAnalyst } = SANDBOX_PEOPLE;
+export async function seedStory(context: ServiceContext): Promise<void> {
+  const { administrator, eligibleAdmin, manager, securityAnalyst } = SANDBOX_PEOPLE;
   const assignments = [
     { assigneeId: eligibleAdmin.id, roleQuery: GLOBAL_ADMINISTRATOR, reason: 'Runs production infrastructure on call' },
     { assigneeId: eligibleAdmin.id, roleQuery: 'billing-administrator', reason: 'Renews the cloud subscriptions' },
     { assigneeId: securityAnalyst.id, roleQuery: SECURITY_ADMINISTRATOR, reason: 'Handles security alerts' },
   ];
+  let fresh = false;
   for (const assignment of assignments) {
     try {
-      await assignRole(context, {
-        actorId: administrator.id,
-        kind: 'eligible',
-        endsAt: null,
-        ...assignment,
-      });
+      await assignRole(context, { actorId: administrator.id, kind: 'eligible', endsAt: null, ...assignment });
+      fresh ||= assignment.roleQuery === GLOBAL_ADMINISTRATOR;
     } catch (error) {
       if (!(error instanceof UserError && error.code === 'assignment_exists')) throw error;
     }
   }
+  if (!fresh) return;
+
+  const globalAdministrator = await findRoleBySlug(context.db, GLOBAL_ADMINISTRATOR);
+  if (globalAdministrator === undefined) throw new Error('the built-in Global Administrator role is missing');
+  await updateRoleSettings(context, {
+    actorId: administrator.id,
+    roleId: globalAdministrator.id,
+    settings: { ...globalAdministrator.settings, requireApproval: true, approvers: { users: [manager.id], groups: [] } },
+  });
 }

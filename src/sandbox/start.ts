@@ -17,7 +17,7 @@ import {
   SANDBOX_PEOPLE,
   SANDBOX_TEAM_ID,
   SECURITY_CHANNEL_ID,
-  seedAssignments,
+  seedStory,
   seedWorkspace,
 } from './seed.js';
 import { listenSandbox } from './server.js';
@@ -86,7 +86,7 @@ export async function startSandbox(config: SandboxConfig, clock: Clock, logger: 
   const startApp = async (): Promise<void> => {
     runtime = await startRuntime(runtimeConfig, clock, logger);
     server.setAppPort(runtime.port);
-    await seedAssignments(runtime.context);
+    await seedStory(runtime.context);
   };
   let resetting: Promise<void> | undefined;
   const reset = async (): Promise<void> => {

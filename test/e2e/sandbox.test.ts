@@ -8,6 +8,7 @@ import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { createTestEnvironment, TEST_REDIS_URL, type TestEnvironment } from '../support/harness.js';
 
 const ALEX = SANDBOX_PEOPLE.eligibleAdmin.id;
+const MORGAN = SANDBOX_PEOPLE.manager.id;
 const SAM = SANDBOX_PEOPLE.securityAnalyst.id;
 // The browser's zone; dates in messages must be shown in it, whatever the server's zone is.
 const BROWSER_TIME_ZONE = 'Asia/Tokyo';
@@ -50,6 +51,19 @@ async function openAs(userId: string, place: string): Promise<void> {
 async function typeCommand(text: string): Promise<void> {
   await page.locator('#composer-input').fill(text);
   await page.keyboard.press('Enter');
+}
+
+// Files a Global Administrator request from the Home tab's Activate button and the modal.
+async function requestGlobalAdministrator(justification: string): Promise<void> {
+  await openAs(ALEX, 'home');
+  await page.locator('.home-view').waitFor();
+  await page.locator('.block-section', { hasText: 'Global Administrator' }).getByRole('button', { name: 'Activate' }).click();
+  await modal().waitFor();
+  expect(await modal().locator('select').inputValue()).toBe('global-administrator');
+  await modal().locator('[data-block-id="duration"] input').fill('2h');
+  await modal().locator('[data-block-id="justification"] textarea').fill(justification);
+  await modal().getByRole('button', { name: 'Activate' }).click();
+  await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
 }
 
 function modal() {
@@ -107,24 +121,50 @@ describe('sandbox page', () => {
     await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
   });
 
-  it('activates from the modal and shows the DM and the security post', async () => {
-    await openAs(ALEX, 'home');
-    await page.locator('.home-view').waitFor();
-    await page.locator('[data-block-id] button', { hasText: 'Activate' }).last().click();
+  it('activates a role without approval at once', async () => {
+    await openAs(ALEX, 'C0GENERAL');
+    await typeCommand('/pim activate billing 1h renew the subscriptions');
 
+    const reply = page.locator('.message.ephemeral', { hasText: 'is active for 1 hour' });
+    await reply.waitFor();
+    expect(await reply.innerText()).toContain('Billing Administrator');
+  });
+
+  it('denies a request with the reason asked in the Deny modal', async () => {
+    await requestGlobalAdministrator('Look at the audit settings');
+
+    await openAs(MORGAN, 'app');
+    const request = page.locator('.message', { hasText: 'Approval requested' }).last();
+    await request.getByRole('button', { name: 'Deny' }).click();
     await modal().waitFor();
-    expect(await modal().locator('select').inputValue()).toBe('global-administrator');
-    await modal().locator('[data-block-id="duration"] input').fill('2h');
-    await modal().locator('[data-block-id="justification"] textarea').fill('Patch the production database');
-    await modal().getByRole('button', { name: 'Activate' }).click();
+    await modal().getByRole('button', { name: 'Deny' }).click();
+    await expect.poll(() => modal().locator('.input-error').first().innerText()).toContain('required');
+    await modal().locator('textarea').fill('Use the read-only role for audits');
+    await modal().getByRole('button', { name: 'Deny' }).click();
     await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
+    await expect.poll(() => request.innerText()).toContain('Denied by @Morgan Lee');
 
-    await page.getByRole('tab', { name: 'Messages' }).click();
-    const dm = page.locator('.message', { hasText: 'is active for you until' });
+    await openAs(ALEX, 'app');
+    await page.locator('.message', { hasText: 'Use the read-only role for audits' }).waitFor();
+  });
+
+  it('activates Global Administrator once the manager approves', async () => {
+    await requestGlobalAdministrator('Patch the production database');
+
+    await openAs(MORGAN, 'app');
+    const request = page.locator('.message', { hasText: 'Approval requested' }).last();
+    expect(await request.innerText()).toContain('Patch the production database');
+    await request.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('.message.ephemeral', { hasText: 'You approved' }).waitFor();
+    await expect.poll(() => request.innerText()).toContain('Approved by @Morgan Lee');
+    expect(await request.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+
+    await openAs(ALEX, 'app');
+    const dm = page.locator('.message', { hasText: 'is active for you until' }).filter({ hasText: 'Global Administrator' });
     await dm.waitFor();
-    const shown = await dm.locator('.slack-date').first().innerText();
-    const epoch = Number(await dm.locator('.slack-date').first().getAttribute('data-epoch'));
-    expect(shown).toContain(expectedTime(epoch, BROWSER_TIME_ZONE));
+    const date = dm.locator('.slack-date').first();
+    const epoch = Number(await date.getAttribute('data-epoch'));
+    expect(await date.innerText()).toContain(expectedTime(epoch, BROWSER_TIME_ZONE));
 
     await openAs(SAM, SECURITY_CHANNEL_ID);
     const post = page.locator('.message', { hasText: 'activated Global Administrator' });
@@ -141,6 +181,7 @@ describe('sandbox page', () => {
     await expect.poll(() => page.locator('#status').innerText(), { timeout: 30_000 }).toContain('starts afresh');
     await expect.poll(() => page.locator('.messages').innerText()).toContain('You are now eligible for Global Administrator');
     expect(await page.locator('.messages').innerText()).not.toContain('is active for you until');
+    expect(await page.locator('.messages').innerText()).not.toContain('Use the read-only role for audits');
   });
 });
 

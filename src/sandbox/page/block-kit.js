@@ -12,8 +12,13 @@ export class StateCollector {
     this.readers = [];
   }
 
-  add(blockId, actionId, read) {
-    this.readers.push({ blockId, actionId, read });
+  add(blockId, actionId, read, required = false) {
+    this.readers.push({ blockId, actionId, read, required });
+  }
+
+  /** Returns the block ids of required inputs left empty, which Slack's client refuses to submit. */
+  missingRequired() {
+    return this.readers.filter(({ required, read }) => required && isEmptyState(read())).map(({ blockId }) => blockId);
   }
 
   values() {
@@ -127,6 +132,7 @@ function renderInput(block, blockId, context) {
     dispatch: block.dispatch_action === true,
     fieldId,
     inInput: true,
+    required: block.optional !== true,
   });
   group.append(element);
   if (block.hint) group.append(wrap('div', 'input-hint', renderPlainText(block.hint)));
@@ -149,7 +155,8 @@ function renderElement(element, blockId, context, options) {
     send(fields);
     return true;
   };
-  const record = (read) => context.collector?.add(blockId, actionId, () => ({ type: element.type, ...read() }));
+  const record = (read) =>
+    context.collector?.add(blockId, actionId, () => ({ type: element.type, ...read() }), options.required === true);
 
   switch (element.type) {
     case 'button':
@@ -418,6 +425,10 @@ function renderTextInput(element, options, act, record) {
     });
   }
   return input;
+}
+
+function isEmptyState(state) {
+  return Object.entries(state).every(([key, value]) => key === 'type' || key === 'timezone' || value === null || (Array.isArray(value) && value.length === 0));
 }
 
 function describeOption(option) {

@@ -8,6 +8,7 @@ export const EMOJI = {
   white_check_mark: '✅',
   heavy_check_mark: '✔️',
   x: '❌',
+  heavy_multiplication_x: '✖️',
   no_entry: '⛔',
   no_entry_sign: '🚫',
   warning: '⚠️',

@@ -95,6 +95,12 @@ export class ModalLayer {
 
   async submit(stored) {
     if (this.busy) return;
+    // Slack's client checks required inputs itself and sends nothing while one is empty.
+    const missing = this.collector.missingRequired();
+    if (missing.length > 0) {
+      this.showFieldErrors(Object.fromEntries(missing.map((blockId) => [blockId, 'Please complete this required field.'])));
+      return;
+    }
     this.busy = true;
     this.errorLine.textContent = '';
     if (this.submitButton) this.submitButton.disabled = true;

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('without a bot token selects the sandbox', () => {
+    const loaded = loadConfig({});
+
+    expect(loaded).toMatchObject({ ok: true, mode: 'sandbox' });
+  });
+
+  it('sandbox keeps to its own database and Redis prefix', () => {
+    const loaded = loadConfig({ DATABASE_URL: 'postgres://db.internal:5432/pim', PIM_REDIS_PREFIX: 'prod', PORT: '4000' });
+
+    expect(loaded).toEqual({
+      ok: true,
+      mode: 'sandbox',
+      config: {
+        port: 4000,
+        databaseUrl: 'postgres://db.internal:5432/pim_sandbox',
+        redisUrl: 'redis://127.0.0.1:6379',
+        redisPrefix: 'prod-sandbox',
+        logLevel: 'info',
+      },
+    });
+  });
+
+  it('sandbox by default uses pim_sandbox', () => {
+    const loaded = loadConfig({});
+
+    expect(loaded.ok && loaded.mode === 'sandbox' && loaded.config.databaseUrl).toBe('postgres://localhost:5432/pim_sandbox');
+  });
+
+  it.each(['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL', 'PIM_PROCESS'])(
+    '%s without a bot token is a problem',
+    (variable) => {
+      const value = variable === 'SLACK_API_URL' ? 'http://127.0.0.1:1/api/' : variable === 'PIM_PROCESS' ? 'web' : 'xapp-1';
+
+      const loaded = loadConfig({ [variable]: value });
+
+      expect(loaded.ok).toBe(false);
+      expect(loaded.ok ? [] : loaded.problems.join('\n')).toContain(`${variable}:`);
+    },
+  );
+
+  it('with a bot token selects Slack and needs the signing secret', () => {
+    const loaded = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' });
+
+    expect(loaded.ok).toBe(false);
+    expect(loaded.ok ? '' : loaded.problems.join('\n')).toContain('SLACK_SIGNING_SECRET: missing');
+  });
+
+  it('with a bot token and secret selects Slack', () => {
+    const loaded = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' });
+
+    expect(loaded).toMatchObject({ ok: true, mode: 'slack', config: { slack: { botToken: 'xoxb-1' } } });
+  });
+});
