@@ -1,7 +1,7 @@
 /**
  * The sandbox's story: four people with distinct parts in an activation, a #general channel, a
  * private security channel and a user group, and the assignments and role settings that let the
- * story run: Alex activates Global Administrator, Morgan approves, Sam sees the security post. The
+ * story run: Alex activates Global Administrator, Morgan approves, Sam reads the security post. The
  * workspace is set directly. Roles and assignments go through the services, as an administrator's
  * commands would, so they carry audit events and notices.
  */

@@ -69,7 +69,7 @@ export async function listenSandbox(port: number, host: string, logger: Logger):
   };
 }
 
-// Passes a request to the app on loopback and its answer back, unchanged.
+// Passes a request to the app on loopback, and the app's response back unchanged.
 function forward(request: IncomingMessage, response: ServerResponse, port: number): void {
   const upstream = httpRequest(
     { host: '127.0.0.1', port, method: request.method, path: request.url, headers: request.headers },

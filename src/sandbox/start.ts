@@ -37,7 +37,7 @@ export interface Sandbox {
   standIn: SlackStandIn;
   /** The running app; `undefined` while a reset restarts it. */
   runtime(): Runtime | undefined;
-  /** Drops the sandbox's database and Redis keys, forgets every message and view, and starts afresh. */
+  /** Drops the sandbox's database and Redis keys, clears every message and view, and starts afresh. */
   reset(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -60,7 +60,7 @@ export interface StoredMessage {
   ephemeralTo?: string;
 }
 
-/** What changed, so that listeners know whose page to refresh. */
+/** A change of the workspace, with the conversation or member it concerns. */
 export interface WorkspaceChange {
   kind: 'message' | 'view' | 'directory' | 'reset';
   channel?: string;
@@ -129,7 +129,7 @@ export class Workspace {
     return [...this.channels.values()];
   }
 
-  /** Returns whether a member sees a named channel. */
+  /** Returns whether a member can read a named channel. */
   canSee(userId: string, channel: WorkspaceChannel): boolean {
     return channel.memberIds === undefined || channel.memberIds.includes(userId);
   }
@@ -195,7 +195,7 @@ export class Workspace {
     return true;
   }
 
-  /** Lists a conversation's messages that a member sees, oldest first. */
+  /** Lists the messages of a conversation that a member can read, oldest first. */
   messagesIn(channel: string, viewerId?: string): StoredMessage[] {
     const list = this.messages.get(channel) ?? [];
     return list.filter((message) => message.ephemeralTo === undefined || message.ephemeralTo === viewerId);

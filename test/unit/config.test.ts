@@ -27,14 +27,18 @@ describe('loadConfig', () => {
   it('sandbox by default uses pim_sandbox', () => {
     const loaded = loadConfig({});
 
-    expect(loaded.ok && loaded.mode === 'sandbox' && loaded.config.databaseUrl).toBe('postgres://localhost:5432/pim_sandbox');
+    if (!loaded.ok || loaded.mode !== 'sandbox') throw new Error('expected the sandbox configuration');
+    expect(loaded.config.databaseUrl).toBe('postgres://localhost:5432/pim_sandbox');
   });
 
-  it.each(['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL', 'PIM_PROCESS'])(
+  it.each([
+    ['SLACK_SIGNING_SECRET', 'secret'],
+    ['SLACK_APP_TOKEN', 'xapp-1'],
+    ['SLACK_API_URL', 'http://127.0.0.1:1/api/'],
+    ['PIM_PROCESS', 'web'],
+  ])(
     '%s without a bot token is a problem',
-    (variable) => {
-      const value = variable === 'SLACK_API_URL' ? 'http://127.0.0.1:1/api/' : variable === 'PIM_PROCESS' ? 'web' : 'xapp-1';
-
+    (variable, value) => {
       const loaded = loadConfig({ [variable]: value });
 
       expect(loaded.ok).toBe(false);

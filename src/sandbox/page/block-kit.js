@@ -1,7 +1,7 @@
 // Renders Block Kit blocks and elements as DOM, close to how Slack draws them, and collects the
 // state of their inputs in Slack's `state.values` shape. Interactive elements outside input
-// blocks call `context.onAction` at once, as Slack sends block_actions; inputs in input blocks
-// wait for the modal's submit, unless `dispatch_action` is set.
+// blocks call `context.onAction` at once, because Slack sends their block_actions at once.
+// Inputs in input blocks wait for the modal's submit, unless `dispatch_action` is set.
 import { renderMrkdwn, renderPlainText, renderTextObject } from './mrkdwn.js';
 
 /**

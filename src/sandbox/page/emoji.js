@@ -1,4 +1,4 @@
-// Emoji names the app and common messages use, with their characters. Slack knows thousands; an
+// Emoji names the app and common messages use, with their characters. Slack has thousands, and an
 // unknown name stays as its :name: text, as Slack shows a custom emoji it cannot find.
 export const EMOJI = {
   unlock: '🔓',

@@ -1,6 +1,6 @@
 // The modal layer: the top view of the member's modal stack in a <dialog>, with Slack's title
 // bar, close (✕), cancel and submit buttons. A view is redrawn only when its id or hash changes,
-// so what the person typed survives live updates; field errors from `response_action: errors`
+// so what the person typed survives live updates. Field errors from `response_action: errors`
 // are written into the drawn view.
 import { renderBlocks, StateCollector } from './block-kit.js';
 import { renderPlainText } from './mrkdwn.js';
