@@ -85,8 +85,9 @@ export async function startSandbox(config: SandboxConfig, clock: Clock, logger: 
 
   const startApp = async (): Promise<void> => {
     runtime = await startRuntime(runtimeConfig, clock, logger);
-    server.setAppPort(runtime.port);
     await seedStory(runtime.context);
+    // Only now does PORT reach the app, so /readyz answers 200 once the story is in place.
+    server.setAppPort(runtime.port);
   };
   let resetting: Promise<void> | undefined;
   const reset = async (): Promise<void> => {
