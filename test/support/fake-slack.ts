@@ -137,6 +137,8 @@ export interface FakeUser {
   deleted?: boolean;
   name?: string;
   isBot?: boolean;
+  /** Address that `users.lookupByEmail` finds the user by, case-insensitively. */
+  email?: string;
 }
 
 /** A failure that {@link FakeSlack.failNext} injects into the next calls of one method. */
@@ -233,6 +235,7 @@ export class FakeSlack {
     ['views.update', (args) => this.updateView(args)],
     ['views.publish', (args) => this.publishView(args)],
     ['users.info', (args) => this.userInfo(args)],
+    ['users.lookupByEmail', (args) => this.lookupUserByEmail(args)],
     ['conversations.open', (args) => this.openConversation(args)],
     ['usergroups.users.list', (args) => this.listUserGroupMembers(args)],
   ]);
@@ -682,6 +685,16 @@ export class FakeSlack {
     return slackOk({ user: this.describeUser(user) });
   }
 
+  // Slack answers users_not_found for an address it does not know, deactivated users included.
+  private lookupUserByEmail(args: JsonObject): Reply {
+    const email = typeof args.email === 'string' ? args.email.toLowerCase() : '';
+    const user = [...this.users.values()].find((candidate) => candidate.email?.toLowerCase() === email);
+    if (user === undefined || user.deleted === true) {
+      return slackError('users_not_found');
+    }
+    return slackOk({ user: this.describeUser(user) });
+  }
+
   private openConversation(args: JsonObject): Reply {
     if (typeof args.channel === 'string') {
       const channel = this.resolveChannel(args.channel);
@@ -799,7 +812,12 @@ export class FakeSlack {
       tz,
       tz_label: timeZoneLabel(tz, nowMs),
       tz_offset: user.tzOffsetSeconds ?? IANAZone.create(tz).offset(nowMs) * 60,
-      profile: { real_name: name, display_name: name, team: this.teamId },
+      profile: {
+        real_name: name,
+        display_name: name,
+        team: this.teamId,
+        ...(user.email === undefined ? {} : { email: user.email }),
+      },
     };
   }
 
