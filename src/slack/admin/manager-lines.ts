@@ -1,6 +1,6 @@
 import { parseUserMention } from '../../domain/command.js';
 
-/** How one side of a `user,manager` line names a person. */
+/** A person named on one side of a `user,manager` line: by user ID or by e-mail address. */
 export type PersonReference = { type: 'id'; userId: string } | { type: 'email'; email: string };
 
 /** One pasted line, read or rejected. */

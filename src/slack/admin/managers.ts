@@ -7,7 +7,7 @@ import { findUserIdByEmail, lookUpUser } from '../users.js';
 import { buildManagersReport } from './forms.js';
 import { parseManagerLines, type PersonReference } from './manager-lines.js';
 
-/** Most lines one import reads, so one submission stays within Slack's time for an answer. */
+/** Maximum lines one import reads, so the Slack lookups of one submission stay few. */
 export const MAX_MANAGER_LINES = 100;
 
 /** Result of an import: how many managers were recorded, the failed lines, and the report to show. */
@@ -38,9 +38,10 @@ export async function importManagers(deps: SlackDeps, actorId: string, text: str
     }
     const user = await resolvePerson(deps, line.user);
     const manager = await resolvePerson(deps, line.manager);
-    const problem = !user.ok ? user.problem : !manager.ok ? manager.problem : undefined;
-    if (problem !== undefined || !user.ok || !manager.ok) {
-      failures.push({ line: line.line, text: line.text, problem: problem ?? 'not resolved' });
+    if (!user.ok) {
+      failures.push({ line: line.line, text: line.text, problem: user.problem });
+    } else if (!manager.ok) {
+      failures.push({ line: line.line, text: line.text, problem: manager.problem });
     } else if (user.userId === manager.userId) {
       failures.push({ line: line.line, text: line.text, problem: 'a person cannot be their own manager' });
     } else {

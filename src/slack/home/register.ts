@@ -84,9 +84,8 @@ export function registerHome(app: App, deps: SlackDeps): void {
 }
 
 /**
- * Registers a button handler that acks at once and sends any rejection to the clicker: as an
- * ephemeral reply where the button sat in a message, else as a DM (Home tab and modals have
- * no response URL).
+ * Registers a button handler that acks at once and sends any rejection to the clicker as a DM,
+ * because clicks on the Home tab and in modals come without a response URL.
  */
 export function onButton(
   app: App,
