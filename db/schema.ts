@@ -25,6 +25,11 @@ export const roles = pgTable('roles', {
   settings: jsonb('settings').notNull().default({}),
   createdAt: instant('created_at').notNull().defaultNow(),
   updatedAt: instant('updated_at').notNull().defaultNow(),
+  /**
+   * Set when an administrator deletes the role. The row stays because past assignments,
+   * activations and audit events refer to it; its slug and name get a suffix so they can be reused.
+   */
+  deletedAt: instant('deleted_at'),
 });
 
 /**
@@ -48,12 +53,20 @@ export const assignments = pgTable(
     createdAt: instant('created_at').notNull().defaultNow(),
     endedAt: instant('ended_at'),
     endedBy: text('ended_by'),
+    /**
+     * How many of the end notices (14 days, then 1 day before `endsAt`) were sent or skipped.
+     * The conditional update on this count sends each notice once however many workers race.
+     */
+    endNoticesSent: integer('end_notices_sent').notNull().default(0),
   },
   (table) => [
     uniqueIndex('assignments_one_current_per_user_role')
       .on(table.roleId, table.userId)
       .where(sql`status = 'current'`),
     index('assignments_user_idx').on(table.userId),
+    index('assignments_current_ends_at_idx')
+      .on(table.endsAt)
+      .where(sql`status = 'current' and ends_at is not null`),
   ],
 );
 
@@ -186,6 +199,10 @@ export const outbox = pgTable(
     index('outbox_pending_idx')
       .on(table.availableAt, table.id)
       .where(sql`delivered_at is null and failed_at is null`),
+    // Finds a user's Home tab refresh that is still waiting, so a new one can be folded into it.
+    index('outbox_pending_home_refresh_idx')
+      .on(sql`(${table.payload}->>'userId')`)
+      .where(sql`kind = 'home_refresh' and delivered_at is null and failed_at is null`),
   ],
 );
 
@@ -195,3 +212,22 @@ export const appState = pgTable('app_state', {
   value: jsonb('value').notNull(),
   updatedAt: instant('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * What slack-pim knows about Slack users beyond their id: the manager recorded by an
+ * administrator (a reviewer for access reviews), and whether Slack reported the account
+ * deactivated (`users.info` returned `deleted: true`) the last time it was looked up.
+ */
+export const directoryUsers = pgTable(
+  'directory_users',
+  {
+    userId: text('user_id').primaryKey(),
+    managerId: text('manager_id'),
+    managerSetBy: text('manager_set_by'),
+    deactivated: boolean('deactivated').notNull().default(false),
+    /** When a lookup last saw the account deactivated; `null` while it is active. */
+    deactivatedSeenAt: instant('deactivated_seen_at'),
+    updatedAt: instant('updated_at').notNull().defaultNow(),
+  },
+  (table) => [index('directory_users_deactivated_idx').on(table.userId).where(sql`deactivated`)],
+);

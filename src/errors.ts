@@ -24,10 +24,13 @@ export type UserErrorCode =
   | 'no_approvers'
   | 'request_not_found'
   | 'already_decided'
-  | 'settings_invalid';
+  | 'settings_invalid'
+  | 'role_invalid'
+  | 'role_in_use'
+  | 'nothing_selected';
 
 /** Modal fields that a `UserError` can point at. */
-export type FormField = 'role' | 'duration' | 'justification' | 'ticket' | 'reason';
+export type FormField = 'role' | 'duration' | 'justification' | 'ticket' | 'reason' | 'name' | 'slug' | 'description';
 
 /**
  * A request that cannot be carried out as asked, with a message meant for the person who

@@ -7,7 +7,7 @@ import { healthRoutes } from './health.js';
 import { createDeliver } from './jobs/deliveries.js';
 import { OutboxDispatcher } from './jobs/outbox-dispatcher.js';
 import { createQueues, scheduleSweep, type Queues } from './jobs/queues.js';
-import { rebuildExpiryJobs, sweepDueRequests, sweepOverdueActivations } from './jobs/sweep.js';
+import { rebuildExpiryJobs, sweepDueAssignments, sweepDueRequests, sweepOverdueActivations } from './jobs/sweep.js';
 import { startWorkers, type Workers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
 import { bootstrapAdmins } from './services/assignments.js';
@@ -75,6 +75,7 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
       clock,
       logger,
       securityChannelId: config.securityChannelId,
+      adminsConfigured: config.adminUserIds.length > 0,
       directory: createSlackDirectory(slackClient),
     };
     if (config.securityChannelId === undefined) {
@@ -163,9 +164,12 @@ async function startWorkerRole(
   const sweepLogger = logger.child({ component: 'sweep' });
   const ended = await sweepOverdueActivations(context, sweepLogger);
   const requestTimers = await sweepDueRequests(context, sweepLogger);
-  if (ended + requestTimers > 0) logger.info({ ended, requestTimers }, 'start-up sweep caught up');
+  const assignmentTimers = await sweepDueAssignments(context, sweepLogger);
+  if (ended + requestTimers + assignmentTimers > 0) {
+    logger.info({ ended, requestTimers, assignmentTimers }, 'start-up sweep caught up');
+  }
   const rebuilt = await rebuildExpiryJobs(context, queues);
-  logger.info({ activeActivations: rebuilt }, 'expiry jobs checked against Postgres');
+  logger.info({ timedRows: rebuilt }, 'expiry, request and assignment jobs checked against Postgres');
   await scheduleSweep(queues);
 
   const workers: Workers = startWorkers(redis, config.redisPrefix, context, logger.child({ component: 'worker' }));

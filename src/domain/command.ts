@@ -12,7 +12,9 @@ export type PimSubcommand =
   | 'remove'
   | 'requests'
   | 'cancel'
-  | 'settings';
+  | 'settings'
+  | 'manager'
+  | 'setup';
 
 /** Usage line and one-line description of each subcommand, in the order help lists them. */
 export const USAGE: Readonly<Record<PimSubcommand, { usage: string; description: string }>> = {
@@ -57,6 +59,15 @@ export const USAGE: Readonly<Record<PimSubcommand, { usage: string; description:
     usage: '/pim settings role',
     description: "Open a role's settings: maximum duration, justification, ticket, approval and notifications.",
   },
+  manager: {
+    usage: '/pim manager [@user @manager]',
+    description: "Record someone's manager, who reviews their access. Without arguments, a form imports many at once.",
+  },
+  setup: {
+    usage: '/pim setup',
+    description:
+      'Open the security wizard, which turns permanent active assignments into eligible ones. While nobody administers slack-pim, it makes you the first administrator.',
+  },
 };
 
 export type AssignmentKind = 'eligible' | 'active';
@@ -89,6 +100,8 @@ export type PimCommand =
       reason?: string;
     }
   | { name: 'remove'; userId: string; role: string; reason?: string }
+  | { name: 'manager'; userId?: string; managerId?: string }
+  | { name: 'setup' }
   | { name: 'invalid'; subcommand: PimSubcommand; message: string }
   | { name: 'unknown'; word: string };
 
@@ -184,6 +197,10 @@ export function parsePimCommand(text: string): PimCommand {
       if (parsed.name !== 'deactivate') return parsed;
       return parsed.role === undefined ? { name: 'cancel' } : { name: 'cancel', role: parsed.role };
     }
+    case 'setup':
+      return text.slice(rest).trim() === '' ? { name: 'setup' } : invalid('setup', '`/pim setup` takes no arguments.');
+    case 'manager':
+      return parseManager(text, rest);
     case 'settings': {
       const parsed = parseDeactivate(text, rest);
       if (parsed.name === 'invalid') return invalid('settings', parsed.message);
@@ -302,6 +319,21 @@ function parseRemove(text: string, offset: number): PimCommand {
   const reason = remainder(text, target.end);
   if (reason !== undefined) command.reason = reason;
   return command;
+}
+
+/** `manager [@user @manager]`: both mentions, or neither to open the import form. */
+function parseManager(text: string, offset: number): PimCommand {
+  const tokens = tokenize(text.slice(offset));
+  if (!tokens.ok) return invalid('manager', tokens.reason);
+  if (tokens.tokens.length === 0) return { name: 'manager' };
+  const [userToken, managerToken, extra] = tokens.tokens;
+  const userId = userToken === undefined ? undefined : parseUserMention(userToken.value);
+  const managerId = managerToken === undefined ? undefined : parseUserMention(managerToken.value);
+  if (userId === undefined || managerId === undefined || extra !== undefined) {
+    return invalid('manager', 'Mention two people: the user, then their manager. Type @ and pick each from the list.');
+  }
+  if (userId === managerId) return invalid('manager', 'Someone cannot be their own manager.');
+  return { name: 'manager', userId, managerId };
 }
 
 type UserAndRole =

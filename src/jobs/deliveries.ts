@@ -5,7 +5,8 @@ import type { Logger } from '../logger.js';
 import { sendApprovalRequest, updateApprovalMessages } from '../slack/approval-sender.js';
 import type { SendNotice } from '../slack/notice-sender.js';
 import type { Deliver } from './outbox-dispatcher.js';
-import { scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
+import { publishHome } from '../slack/home/publish.js';
+import { scheduleAssignmentTimer, scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
 
 /** Delivery targets: Slack for messages, BullMQ for jobs. */
 export interface DeliveryTargets {
@@ -35,6 +36,12 @@ export function createDeliver(targets: DeliveryTargets): Deliver {
         return;
       case 'request_timer':
         await scheduleRequestTimer(targets.queues, targets.clock, item.payload);
+        return;
+      case 'assignment_timer':
+        await scheduleAssignmentTimer(targets.queues, targets.clock, item.payload);
+        return;
+      case 'home_refresh':
+        await publishHome(targets.client, targets.db, targets.clock, item.payload.userId);
         return;
     }
   };

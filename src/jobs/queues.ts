@@ -6,6 +6,8 @@ import type { Clock } from '../clock.js';
 export const EXPIRY_QUEUE = 'activation-expiry';
 /** Queue of delayed jobs that remind approvers and time out undecided requests. */
 export const REQUEST_QUEUE = 'request-timers';
+/** Queue of delayed jobs that send assignments' end notices and end time-bound assignments. */
+export const ASSIGNMENT_QUEUE = 'assignment-timers';
 /** Queue of periodic housekeeping: the overdue sweep. */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
@@ -24,10 +26,18 @@ export interface RequestTimerData {
   timer: 'remind' | 'timeout';
 }
 
+/** Data of an assignment timer job; `endsAt` is the end date it was scheduled for. */
+export interface AssignmentTimerData {
+  assignmentId: string;
+  timer: 'notice' | 'expire';
+  endsAt: string;
+}
+
 /** The queues of one process, sharing one Redis connection. */
 export interface Queues {
   expiry: Queue<ExpiryJobData>;
   requests: Queue<RequestTimerData>;
+  assignments: Queue<AssignmentTimerData>;
   maintenance: Queue;
   close(): Promise<void>;
 }
@@ -36,13 +46,15 @@ export interface Queues {
 export function createQueues(connection: Redis, prefix: string): Queues {
   const expiry = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection, prefix });
   const requests = new Queue<RequestTimerData>(REQUEST_QUEUE, { connection, prefix });
+  const assignments = new Queue<AssignmentTimerData>(ASSIGNMENT_QUEUE, { connection, prefix });
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
   return {
     expiry,
     requests,
+    assignments,
     maintenance,
     close: async () => {
-      await Promise.all([expiry.close(), requests.close(), maintenance.close()]);
+      await Promise.all([expiry.close(), requests.close(), assignments.close(), maintenance.close()]);
     },
   };
 }
@@ -84,6 +96,35 @@ export async function scheduleRequestTimer(
   await queues.requests.add(
     timer.timer,
     { activationId: timer.activationId, timer: timer.timer },
+    {
+      jobId,
+      delay: Math.max(0, new Date(timer.at).getTime() - clock.now().getTime()),
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+  );
+}
+
+/**
+ * Schedules an assignment's expiry or end notice number `sequence`. The job id names the end
+ * date it was scheduled for, so a changed end date gets new jobs and the old ones drop
+ * themselves when they find the assignment's end moved.
+ */
+export async function scheduleAssignmentTimer(
+  queues: Queues,
+  clock: Clock,
+  timer: { assignmentId: string; timer: 'notice' | 'expire'; at: string; endsAt: string; sequence: number },
+): Promise<void> {
+  const endsAtMs = new Date(timer.endsAt).getTime();
+  const jobId =
+    timer.timer === 'expire'
+      ? `assignment-expire-${timer.assignmentId}-${endsAtMs}`
+      : `assignment-notice-${timer.assignmentId}-${endsAtMs}-${timer.sequence}`;
+  await queues.assignments.add(
+    timer.timer,
+    { assignmentId: timer.assignmentId, timer: timer.timer, endsAt: timer.endsAt },
     {
       jobId,
       delay: Math.max(0, new Date(timer.at).getTime() - clock.now().getTime()),

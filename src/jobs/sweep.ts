@@ -3,7 +3,14 @@ import { expireActivation } from '../services/activation-ending.js';
 import { findOverdueActivations, listActiveActivations } from '../services/activations.js';
 import type { ServiceContext } from '../services/context.js';
 import { findDueRequests, listPendingRequests, sendDueReminder, timeOutRequest } from '../services/approvals.js';
-import { scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
+import {
+  expireAssignment,
+  findDueAssignments,
+  listTimeBoundAssignments,
+  sendAssignmentEndNotice,
+} from '../services/assignment-ending.js';
+import { nextEndNoticeAt } from '../domain/assignment-ending.js';
+import { scheduleAssignmentTimer, scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
 
 // Overdue rows are ended in batches so a long outage does not load them all at once.
 const SWEEP_BATCH_SIZE = 200;
@@ -60,8 +67,33 @@ export async function sweepDueRequests(context: ServiceContext, logger: Logger):
 }
 
 /**
- * Re-creates the expiry job of every active activation and the timers of every pending
- * request. Job ids derive from row ids, so jobs still in Redis are kept as they are; this only
+ * Ends time-bound assignments past their end date and sends due end notices that no job
+ * handled. When both are due (a long outage), only the expiry happens: a notice that the
+ * assignment is about to end would arrive after it ended. Returns how many timers fired.
+ */
+export async function sweepDueAssignments(context: ServiceContext, logger: Logger): Promise<number> {
+  let fired = 0;
+  for (;;) {
+    const due = await findDueAssignments(context.db, context.clock.now(), SWEEP_BATCH_SIZE);
+    let firedInBatch = 0;
+    for (const assignment of due) {
+      const result =
+        assignment.endsAt.getTime() <= context.clock.now().getTime()
+          ? await expireAssignment(context, assignment.id)
+          : await sendAssignmentEndNotice(context, assignment.id);
+      if (result.outcome === 'done') {
+        firedInBatch += 1;
+        logger.info({ assignmentId: assignment.id }, 'assignment timer fired by sweep');
+      }
+    }
+    fired += firedInBatch;
+    if (due.length < SWEEP_BATCH_SIZE || firedInBatch === 0) return fired;
+  }
+}
+
+/**
+ * Re-creates the expiry job of every active activation, the timers of every pending request
+ * and the expiry and next end notice of every time-bound assignment. Job ids derive from row ids, so jobs still in Redis are kept as they are; this only
  * fills in what Redis lost. Returns how many rows it checked.
  */
 export async function rebuildExpiryJobs(context: ServiceContext, queues: Queues): Promise<number> {
@@ -86,5 +118,27 @@ export async function rebuildExpiryJobs(context: ServiceContext, queues: Queues)
       });
     }
   }
-  return active.length + pending.length;
+  const timeBound = await listTimeBoundAssignments(context.db);
+  for (const assignment of timeBound) {
+    if (assignment.endsAt === null) continue;
+    const endsAt = assignment.endsAt.toISOString();
+    await scheduleAssignmentTimer(queues, context.clock, {
+      assignmentId: assignment.id,
+      timer: 'expire',
+      at: endsAt,
+      endsAt,
+      sequence: 0,
+    });
+    const noticeAt = nextEndNoticeAt(assignment.endsAt, assignment.endNoticesSent);
+    if (noticeAt !== null) {
+      await scheduleAssignmentTimer(queues, context.clock, {
+        assignmentId: assignment.id,
+        timer: 'notice',
+        at: noticeAt.toISOString(),
+        endsAt,
+        sequence: assignment.endNoticesSent,
+      });
+    }
+  }
+  return active.length + pending.length + timeBound.length;
 }

@@ -4,8 +4,17 @@ import type { Logger } from '../logger.js';
 import { expireActivation } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
-import { EXPIRY_QUEUE, MAINTENANCE_QUEUE, REQUEST_QUEUE, type ExpiryJobData, type RequestTimerData } from './queues.js';
-import { sweepDueRequests, sweepOverdueActivations } from './sweep.js';
+import { expireAssignment, sendAssignmentEndNotice } from '../services/assignment-ending.js';
+import {
+  ASSIGNMENT_QUEUE,
+  EXPIRY_QUEUE,
+  MAINTENANCE_QUEUE,
+  REQUEST_QUEUE,
+  type AssignmentTimerData,
+  type ExpiryJobData,
+  type RequestTimerData,
+} from './queues.js';
+import { sweepDueAssignments, sweepDueRequests, sweepOverdueActivations } from './sweep.js';
 
 // Expiry jobs mostly wait on Postgres, so several can run at once per process.
 const EXPIRY_CONCURRENCY = 20;
@@ -32,17 +41,23 @@ export function startWorkers(
     async (job, token) => processRequestTimer(job, token, context, logger),
     { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
   );
+  const assignmentTimers = new Worker<AssignmentTimerData>(
+    ASSIGNMENT_QUEUE,
+    async (job, token) => processAssignmentTimer(job, token, context, logger),
+    { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
+  );
   const maintenance = new Worker(
     MAINTENANCE_QUEUE,
     async (job) => {
       const log = logger.child({ jobId: job.id });
       const ended = await sweepOverdueActivations(context, log);
       const requestTimers = await sweepDueRequests(context, log);
-      return { ended, requestTimers };
+      const assignmentTimers = await sweepDueAssignments(context, log);
+      return { ended, requestTimers, assignmentTimers };
     },
     { connection, prefix, concurrency: 1 },
   );
-  for (const worker of [expiry, requests, maintenance]) {
+  for (const worker of [expiry, requests, assignmentTimers, maintenance]) {
     worker.on('failed', (job, error) => {
       logger.error({ err: error, jobId: job?.id, queue: worker.name, attempts: job?.attemptsMade }, 'job failed');
     });
@@ -52,7 +67,7 @@ export function startWorkers(
   }
   return {
     close: async () => {
-      await Promise.all([expiry.close(), requests.close(), maintenance.close()]);
+      await Promise.all([expiry.close(), requests.close(), assignmentTimers.close(), maintenance.close()]);
     },
   };
 }
@@ -97,5 +112,31 @@ async function processRequestTimer(
     throw new DelayedError();
   }
   if (result.outcome === 'done') log.info('request timer fired');
+  return result.outcome;
+}
+
+async function processAssignmentTimer(
+  job: Job<AssignmentTimerData>,
+  token: string | undefined,
+  context: ServiceContext,
+  logger: Logger,
+): Promise<string> {
+  const log = logger.child({ jobId: job.id, assignmentId: job.data.assignmentId, timer: job.data.timer });
+  const result =
+    job.data.timer === 'expire'
+      ? await expireAssignment(context, job.data.assignmentId)
+      : await sendAssignmentEndNotice(context, job.data.assignmentId);
+  if (result.outcome === 'not_due') {
+    if (result.endsAt?.getTime() !== new Date(job.data.endsAt).getTime()) {
+      // The end date changed since this job was scheduled; the change scheduled its own jobs.
+      log.info('assignment timer is for an old end date; dropped');
+      return 'stale';
+    }
+    const waitMs = result.dueAt.getTime() - context.clock.now().getTime();
+    log.info({ waitMs }, 'assignment timer ran early; delayed until due');
+    await job.moveToDelayed(Date.now() + Math.max(waitMs, 0), token);
+    throw new DelayedError();
+  }
+  if (result.outcome === 'done') log.info('assignment timer fired');
   return result.outcome;
 }

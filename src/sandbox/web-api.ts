@@ -35,6 +35,7 @@ export class WebApiMethods {
     ['views.update', (args) => this.updateView(args)],
     ['views.publish', (args) => this.publishView(args)],
     ['users.info', (args) => this.userInfo(args)],
+    ['users.lookupByEmail', (args) => this.lookupUserByEmail(args)],
     ['conversations.open', (args) => this.openConversation(args)],
     ['usergroups.users.list', (args) => this.listUserGroupMembers(args)],
   ]);
@@ -229,6 +230,16 @@ export class WebApiMethods {
     return slackOk({ user: this.describeUser(user) });
   }
 
+  // Slack answers users_not_found for an address it does not know, deactivated users included.
+  private lookupUserByEmail(args: JsonObject): Reply {
+    const email = typeof args.email === 'string' ? args.email.toLowerCase() : '';
+    const user = this.workspace.listUsers().find((candidate) => candidate.email?.toLowerCase() === email);
+    if (user === undefined || user.deleted === true) {
+      return slackError('users_not_found');
+    }
+    return slackOk({ user: this.describeUser(user) });
+  }
+
   private openConversation(args: JsonObject): Reply {
     if (typeof args.channel === 'string') {
       const channel = this.workspace.resolveChannel(args.channel);
@@ -278,7 +289,13 @@ export class WebApiMethods {
       tz,
       tz_label: timeZoneLabel(tz, nowMs),
       tz_offset: user.tzOffsetSeconds ?? IANAZone.create(tz).offset(nowMs) * 60,
-      profile: { real_name: realName, display_name: name, title: user.title ?? '', team: this.identity.teamId },
+      profile: {
+        real_name: realName,
+        display_name: name,
+        title: user.title ?? '',
+        team: this.identity.teamId,
+        ...(user.email === undefined ? {} : { email: user.email }),
+      },
     };
   }
 }

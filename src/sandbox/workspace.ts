@@ -23,6 +23,8 @@ export interface WorkspaceUser {
   /** Job title shown next to the name. */
   title?: string;
   isBot?: boolean;
+  /** Address that `users.lookupByEmail` finds the user by, case-insensitively. */
+  email?: string;
 }
 
 /** A user group, mentioned as `<!subteam^ID>`. */

@@ -3,12 +3,20 @@ import { activations, roles } from '../../db/schema.js';
 import type { Transaction } from '../../db/client.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
 import type { ServiceContext } from './context.js';
+import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 
 type ActivationRow = typeof activations.$inferSelect;
 
+// Audit action of an activation ended ahead of its end time, by cause.
+const ENDING_ACTIONS = {
+  deactivated: 'activation.deactivated',
+  eligibility_removed: 'activation.ended_by_removal',
+  assignment_expired: 'activation.ended_by_assignment_expiry',
+} as const;
+
 /** The cause recorded when an activation ends. */
-export type EndReason = 'expired' | 'deactivated' | 'eligibility_removed';
+export type EndReason = 'expired' | 'deactivated' | 'eligibility_removed' | 'assignment_expired';
 
 /** The result of a request to end an activation. */
 export type EndOutcome =
@@ -79,11 +87,14 @@ export async function closeOpenActivation(
     )
     .returning();
   if (ended === undefined) return undefined;
-  request.outbox.push(endedNotice(ended, request.roleName, request.reason, request.endedBy, request.now));
+  request.outbox.push(
+    endedNotice(ended, request.roleName, request.reason, request.endedBy, request.now),
+    ...(await homeRefreshes(tx, request.now, [ended.userId], { administrators: true })),
+  );
   await appendAudit(tx, {
     occurredAt: request.now,
     actorId: request.endedBy,
-    action: request.reason === 'deactivated' ? 'activation.deactivated' : 'activation.ended_by_removal',
+    action: ENDING_ACTIONS[request.reason],
     targetType: 'activation',
     targetId: ended.id,
     roleId: ended.roleId,
@@ -102,7 +113,10 @@ async function recordEnding(
   endedBy: string,
   now: Date,
 ): Promise<void> {
-  await enqueueOutbox(tx, [endedNotice(ended, roleName, reason, endedBy, now)]);
+  await enqueueOutbox(tx, [
+    endedNotice(ended, roleName, reason, endedBy, now),
+    ...(await homeRefreshes(tx, now, [ended.userId], { administrators: true })),
+  ]);
   await appendAudit(tx, {
     occurredAt: now,
     actorId: endedBy,

@@ -17,6 +17,7 @@ import { UserError } from '../errors.js';
 import { closeOpenActivation } from './activation-ending.js';
 import { appendAudit } from './audit.js';
 import type { ServiceContext } from './context.js';
+import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, pickRole, type Role } from './roles.js';
 
@@ -88,7 +89,10 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
       status: 'active',
       now,
     });
-    await enqueueOutbox(tx, activationStartedItems(context, role, activation, undefined));
+    await enqueueOutbox(tx, [
+      ...activationStartedItems(context, role, activation, undefined),
+      ...(await homeRefreshes(tx, now, [request.userId], { administrators: true })),
+    ]);
     await appendAudit(tx, {
       occurredAt: now,
       actorId: request.userId,

@@ -15,6 +15,7 @@ import {
 } from './activation-records.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
 import type { ServiceContext } from './context.js';
+import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, type Role } from './roles.js';
 
@@ -108,6 +109,7 @@ export async function fileRequest(
       payload: { activationId: activation.id, timer: 'remind', at: firstReminder.toISOString(), sequence: 0 },
     });
   }
+  items.push(...(await homeRefreshes(tx, now, [input.userId, ...approverIds])));
   await enqueueOutbox(tx, items);
   await appendAudit(tx, {
     occurredAt: now,
@@ -161,6 +163,9 @@ export async function approveRequest(
     await enqueueOutbox(tx, [
       ...activationStartedItems(context, role, approved, request.approverId),
       { kind: 'approval_update', payload: { activationId: approved.id } },
+      ...(await homeRefreshes(tx, now, [approved.userId, ...(await listApproverIds(tx, approved.id))], {
+        administrators: true,
+      })),
     ]);
     await appendAudit(tx, {
       occurredAt: now,
@@ -330,7 +335,7 @@ export async function sendDueReminder(context: ServiceContext, activationId: str
  */
 export async function cancelPendingOnRemoval(
   tx: Transaction,
-  input: { role: Role; userId: string; actorId: string; now: Date },
+  input: { role: Role; userId: string; actorId: string; now: Date; reason?: string },
 ): Promise<ActivationRow | undefined> {
   const [cancelled] = await tx
     .update(activations)
@@ -347,7 +352,7 @@ export async function cancelPendingOnRemoval(
   await closeRequest(tx, input.role, cancelled, {
     outcome: 'cancelled',
     actorId: input.actorId,
-    reason: 'eligibility removed',
+    reason: input.reason ?? 'eligibility removed',
     now: input.now,
   });
   return cancelled;
@@ -488,6 +493,7 @@ async function closeRequest(
       },
     });
   }
+  items.push(...(await homeRefreshes(tx, input.now, [closed.userId, ...(await listApproverIds(tx, closed.id))])));
   await enqueueOutbox(tx, items);
   await appendAudit(tx, {
     occurredAt: input.now,

@@ -9,12 +9,18 @@ import type { Notice } from './notices.js';
 import { closeOpenActivation } from './activation-ending.js';
 import { cancelPendingOnRemoval } from './approvals.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
+import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
+import { assignmentTimerItems, isLastActivePraAssignment, lastAdminWarning } from './assignment-ending.js';
+import { endNoticesAlreadyDue } from '../domain/assignment-ending.js';
 import { listRoles, pickRole, type Role } from './roles.js';
 import type { ServiceContext } from './context.js';
 
 export type AssignmentKind = 'eligible' | 'active';
 type AssignmentRow = typeof assignments.$inferSelect;
+
+// Serializes `/pim setup` bootstraps, so two first users at once cannot both become administrator.
+const FIRST_ADMIN_LOCK_KEY = 7_301_145_003;
 
 /** A request to make a user eligible for, or an active holder of, a role. */
 export interface AssignRequest {
@@ -57,13 +63,23 @@ export async function assignRole(context: ServiceContext, request: AssignRequest
           `<@${request.assigneeId}> already has this ${request.kind} assignment of ${role.name}; nothing changed.`,
         );
       }
+      if (role.slug === PRIVILEGED_ROLE_ADMINISTRATOR && existing.kind === 'active' && request.kind === 'eligible') {
+        await refuseRemovingLastPra(tx, existing, now, 'making it eligible');
+      }
+      const sameEndNotices = sameEnd ? existing.endNoticesSent : endNoticesAlreadyDue(endsAt, now);
       const [updated] = await tx
         .update(assignments)
-        .set({ kind: request.kind, endsAt, reason: request.reason, assignedBy: request.actorId })
+        .set({
+          kind: request.kind,
+          endsAt,
+          reason: request.reason,
+          assignedBy: request.actorId,
+          endNoticesSent: sameEndNotices,
+        })
         .where(and(eq(assignments.id, existing.id), eq(assignments.status, 'current')))
         .returning();
       if (updated === undefined) throw new Error(`assignment ${existing.id} changed during update`);
-      await finishAssignmentChange(tx, now, request, role, updated, 'assignment.updated', existing);
+      await finishAssignmentChange(tx, context, now, request, role, updated, 'assignment.updated', existing);
       return { outcome: 'updated', role, assignment: updated };
     }
 
@@ -78,6 +94,7 @@ export async function assignRole(context: ServiceContext, request: AssignRequest
         endsAt,
         assignedBy: request.actorId,
         reason: request.reason,
+        endNoticesSent: endNoticesAlreadyDue(endsAt, now),
       })
       .onConflictDoNothing()
       .returning();
@@ -87,7 +104,7 @@ export async function assignRole(context: ServiceContext, request: AssignRequest
         `<@${request.assigneeId}> was assigned ${role.name} by someone else a moment ago; check with \`/pim roles\`.`,
       );
     }
-    await finishAssignmentChange(tx, now, request, role, inserted, 'assignment.added', undefined);
+    await finishAssignmentChange(tx, context, now, request, role, inserted, 'assignment.added', undefined);
     return { outcome: 'added', role, assignment: inserted };
   });
 }
@@ -120,7 +137,7 @@ export async function removeAssignment(
       );
     }
     if (role.slug === PRIVILEGED_ROLE_ADMINISTRATOR && existing.kind === 'active') {
-      await refuseRemovingLastPra(tx, existing, now);
+      await refuseRemovingLastPra(tx, existing, now, 'removing it');
     }
 
     const [removed] = await tx
@@ -156,6 +173,7 @@ export async function removeAssignment(
         },
       },
     });
+    outbox.push(...(await homeRefreshes(tx, now, [request.assigneeId], { administrators: true })));
     await enqueueOutbox(tx, outbox);
     await appendAudit(tx, {
       occurredAt: now,
@@ -183,55 +201,101 @@ export async function bootstrapAdmins(context: ServiceContext, userIds: readonly
   if (userIds.length === 0) return [];
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
-    const adminRoles = await tx
-      .select()
-      .from(roles)
-      .where(sql`${roles.slug} in (${PRIVILEGED_ROLE_ADMINISTRATOR}, ${SECURITY_ADMINISTRATOR})`);
-    const granted = new Set<string>();
-    for (const userId of userIds) {
-      for (const role of adminRoles) {
-        const [inserted] = await tx
-          .insert(assignments)
-          .values({
-            roleId: role.id,
-            userId,
-            kind: 'active',
-            status: 'current',
-            startsAt: now,
-            endsAt: null,
-            assignedBy: SYSTEM_ACTOR,
-            reason: 'Bootstrap administrator listed in PIM_ADMINS',
-          })
-          .onConflictDoNothing()
-          .returning();
-        if (inserted === undefined) continue;
-        granted.add(userId);
-        await appendAudit(tx, {
-          occurredAt: now,
-          actorId: SYSTEM_ACTOR,
-          action: 'assignment.added',
-          targetType: 'assignment',
-          targetId: inserted.id,
-          roleId: role.id,
-          subjectUserId: userId,
-          reason: inserted.reason,
-          after: describeAssignment(inserted),
-        });
-      }
-    }
-    if (granted.size > 0 && context.securityChannelId !== undefined) {
-      await enqueueOutbox(tx, [
-        {
-          kind: 'notice',
-          payload: {
-            to: { channelId: context.securityChannelId },
-            notice: { type: 'admins_bootstrapped', userIds: [...granted], roleNames: adminRoles.map((r) => r.name) },
-          },
-        },
-      ]);
-    }
-    return [...granted];
+    const granted = await grantAdministratorRoles(tx, context, now, userIds, {
+      reason: 'Bootstrap administrator listed in PIM_ADMINS',
+      via: 'PIM_ADMINS',
+    });
+    return granted;
   });
+}
+
+/**
+ * Makes `userId` permanent active Privileged Role Administrator and Security Administrator when
+ * nobody holds a current Privileged Role Administrator assignment yet: the bootstrap of
+ * `/pim setup` when `PIM_ADMINS` is unset. A transaction-scoped advisory lock lets one of two
+ * simultaneous first users win. Returns whether `userId` was made administrator.
+ */
+export async function claimFirstAdministrator(context: ServiceContext, userId: string): Promise<boolean> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${FIRST_ADMIN_LOCK_KEY})`);
+    const [existing] = await tx
+      .select({ id: assignments.id })
+      .from(assignments)
+      .innerJoin(roles, eq(roles.id, assignments.roleId))
+      .where(and(eq(roles.slug, PRIVILEGED_ROLE_ADMINISTRATOR), eq(assignments.status, 'current')))
+      .limit(1);
+    if (existing !== undefined) return false;
+    const granted = await grantAdministratorRoles(tx, context, now, [userId], {
+      reason: 'First user to run /pim setup while no Privileged Role Administrator existed',
+      via: 'setup',
+    });
+    return granted.length > 0;
+  });
+}
+
+async function grantAdministratorRoles(
+  tx: Transaction,
+  context: ServiceContext,
+  now: Date,
+  userIds: readonly string[],
+  source: { reason: string; via: 'PIM_ADMINS' | 'setup' },
+): Promise<string[]> {
+  const adminRoles = await tx
+    .select()
+    .from(roles)
+    .where(sql`${roles.slug} in (${PRIVILEGED_ROLE_ADMINISTRATOR}, ${SECURITY_ADMINISTRATOR})`);
+  const granted = new Set<string>();
+  for (const userId of userIds) {
+    for (const role of adminRoles) {
+      const [inserted] = await tx
+        .insert(assignments)
+        .values({
+          roleId: role.id,
+          userId,
+          kind: 'active',
+          status: 'current',
+          startsAt: now,
+          endsAt: null,
+          assignedBy: SYSTEM_ACTOR,
+          reason: source.reason,
+          endNoticesSent: endNoticesAlreadyDue(null, now),
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (inserted === undefined) continue;
+      granted.add(userId);
+      await appendAudit(tx, {
+        occurredAt: now,
+        actorId: SYSTEM_ACTOR,
+        action: 'assignment.added',
+        targetType: 'assignment',
+        targetId: inserted.id,
+        roleId: role.id,
+        subjectUserId: userId,
+        reason: inserted.reason,
+        after: describeAssignment(inserted),
+      });
+    }
+  }
+  if (granted.size === 0) return [];
+  const items: OutboxItem[] = await homeRefreshes(tx, now, granted, { administrators: true });
+  if (context.securityChannelId !== undefined) {
+    items.push({
+      kind: 'notice',
+      payload: {
+        to: { channelId: context.securityChannelId },
+        notice: {
+          type: 'admins_bootstrapped',
+          userIds: [...granted],
+          roleNames: adminRoles.map((r) => r.name),
+          via: source.via,
+        },
+      },
+    });
+  }
+  await enqueueOutbox(tx, items);
+  return [...granted];
 }
 
 /** Finds the user's current assignment of a role, whatever its kind. */
@@ -261,6 +325,7 @@ export function describeAssignment(row: AssignmentRow): Record<string, unknown> 
 
 async function finishAssignmentChange(
   tx: Transaction,
+  context: ServiceContext,
   now: Date,
   request: AssignRequest,
   role: Role,
@@ -289,6 +354,11 @@ async function finishAssignmentChange(
       items.push({ kind: 'notice', payload: { to: { userId: adminId }, notice: notice('administrator') } });
     }
   }
+  if (assignment.endsAt !== null && (await isLastActivePraAssignment(tx, role, assignment, assignment.endsAt))) {
+    items.push(...lastAdminWarning(context, assignment, 'assigned'));
+  }
+  items.push(...assignmentTimerItems(assignment));
+  items.push(...(await homeRefreshes(tx, now, [request.assigneeId], { administrators: true })));
   await enqueueOutbox(tx, items);
   await appendAudit(tx, {
     occurredAt: now,
@@ -304,7 +374,16 @@ async function finishAssignmentChange(
   });
 }
 
-async function refuseRemovingLastPra(tx: Transaction, removing: AssignmentRow, now: Date): Promise<void> {
+/**
+ * Throws unless another active Privileged Role Administrator assignment is in force at `now`.
+ * `change` names what would take this one away, for the message.
+ */
+export async function refuseRemovingLastPra(
+  tx: Transaction,
+  removing: AssignmentRow,
+  now: Date,
+  change: string,
+): Promise<void> {
   const others = await tx
     .select({ id: assignments.id })
     .from(assignments)
@@ -321,7 +400,7 @@ async function refuseRemovingLastPra(tx: Transaction, removing: AssignmentRow, n
   if (others.length === 0) {
     throw new UserError(
       'not_authorized',
-      'This is the last active Privileged Role Administrator assignment; removing it would leave nobody able to manage slack-pim. Assign another administrator first.',
+      `This is the last active Privileged Role Administrator assignment; ${change} would leave nobody able to manage slack-pim. Assign another active administrator first.`,
     );
   }
 }

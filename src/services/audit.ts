@@ -19,7 +19,7 @@ export interface AuditInput {
   occurredAt: Date;
   actorId: string;
   action: string;
-  targetType: 'activation' | 'assignment' | 'role' | 'installation';
+  targetType: 'activation' | 'assignment' | 'role' | 'installation' | 'user';
   targetId: string;
   roleId?: string | null;
   subjectUserId?: string | null;

@@ -15,5 +15,7 @@ export interface ServiceContext {
   logger: Logger;
   /** Channel for activation and alert posts; `undefined` skips those posts. */
   securityChannelId: string | undefined;
+  /** Whether `PIM_ADMINS` names administrators; when it does not, the first `/pim setup` bootstraps one. */
+  adminsConfigured: boolean;
   directory: Directory;
 }

@@ -30,7 +30,7 @@ export type Notice =
       activationId: string;
       userId: string;
       roleName: string;
-      reason: 'expired' | 'deactivated' | 'eligibility_removed';
+      reason: 'expired' | 'deactivated' | 'eligibility_removed' | 'assignment_expired';
       endedBy: string;
       endedAt: string;
     }
@@ -85,6 +85,37 @@ export type Notice =
       type: 'admins_bootstrapped';
       userIds: string[];
       roleNames: string[];
+      /** How they were chosen; absent in notices written before `/pim setup` existed. */
+      via?: 'PIM_ADMINS' | 'setup';
+    }
+  | {
+      /** A time-bound assignment ends in `leadDays` days. */
+      type: 'assignment_ending';
+      assignmentId: string;
+      userId: string;
+      roleName: string;
+      kind: 'eligible' | 'active';
+      endsAt: string;
+      leadDays: number;
+    }
+  | {
+      type: 'assignment_expired';
+      assignmentId: string;
+      userId: string;
+      roleName: string;
+      kind: 'eligible' | 'active';
+      endedAt: string;
+    }
+  | {
+      /**
+       * To the security channel: the last active Privileged Role Administrator assignment is
+       * time-bound, so when it ends nobody can manage slack-pim until someone is bootstrapped.
+       */
+      type: 'last_admin_expiring';
+      assignmentId: string;
+      userId: string;
+      endsAt: string;
+      stage: 'assigned' | 'notice' | 'expired';
     };
 
 /** Recipient of a notice: a user's DM with the app, or the configured security channel. */

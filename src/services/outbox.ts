@@ -15,7 +15,11 @@ export type OutboxItem =
   /** Rewrites every approver's DM of a decided request to show the outcome, without buttons. */
   | { kind: 'approval_update'; payload: { activationId: string } }
   /** Schedules a request's next reminder or its timeout. */
-  | { kind: 'request_timer'; payload: { activationId: string; timer: 'remind' | 'timeout'; at: string; sequence: number } };
+  | { kind: 'request_timer'; payload: { activationId: string; timer: 'remind' | 'timeout'; at: string; sequence: number } }
+  /** Schedules an assignment's next end notice or its expiry; `endsAt` tells a stale job from the current one. */
+  | { kind: 'assignment_timer'; payload: { assignmentId: string; timer: 'notice' | 'expire'; at: string; endsAt: string; sequence: number } }
+  /** Publishes the user's Home tab, built from the database when it is delivered. */
+  | { kind: 'home_refresh'; payload: { userId: string } };
 
 /**
  * Writes owed side effects in the caller's transaction, and wakes the dispatcher when that
@@ -23,8 +27,47 @@ export type OutboxItem =
  */
 export async function enqueueOutbox(tx: Transaction, items: OutboxItem[]): Promise<void> {
   if (items.length === 0) return;
-  await tx.insert(outbox).values(items.map((item) => ({ kind: item.kind, payload: item.payload })));
+  const refreshUserIds = new Set<string>();
+  const others: OutboxItem[] = [];
+  for (const item of items) {
+    if (item.kind === 'home_refresh') refreshUserIds.add(item.payload.userId);
+    else others.push(item);
+  }
+  if (others.length > 0) {
+    await tx.insert(outbox).values(others.map((item) => ({ kind: item.kind, payload: item.payload })));
+  }
+  await enqueueHomeRefreshes(tx, [...refreshUserIds]);
   await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+}
+
+/**
+ * Adds a Home tab refresh for each user who has no refresh still waiting. A waiting row is
+ * locked until this transaction ends, so the dispatcher (which claims with SKIP LOCKED) cannot
+ * render it from data older than this commit; a row already claimed is skipped here, and a new
+ * one is added. The Home view is read from the database at delivery, so one waiting row covers
+ * every change committed before it is claimed.
+ */
+async function enqueueHomeRefreshes(tx: Transaction, userIds: string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  const ids = sql.join(
+    userIds.map((id) => sql`${id}`),
+    sql`, `,
+  );
+  const values = sql.join(
+    userIds.map((id) => sql`(${id})`),
+    sql`, `,
+  );
+  await tx.execute(sql`
+    with waiting as (
+      select payload->>'userId' as user_id from outbox
+      where kind = 'home_refresh' and delivered_at is null and failed_at is null
+        and (locked_until is null or locked_until < now())
+        and payload->>'userId' in (${ids})
+      for update skip locked)
+    insert into outbox (kind, payload)
+    select 'home_refresh', jsonb_build_object('userId', wanted.user_id)
+    from (values ${values}) as wanted(user_id)
+    where wanted.user_id not in (select user_id from waiting)`);
 }
 
 /** Counts outbox rows not yet delivered or given up on. */

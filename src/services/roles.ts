@@ -1,4 +1,4 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { appState, roles } from '../../db/schema.js';
 import type { Database, Executor } from '../../db/client.js';
 import { BUILTIN_ROLES, resolveRole } from '../domain/roles.js';
@@ -54,15 +54,19 @@ export async function seedRoleCatalog(db: Database, now: Date): Promise<{ seeded
   });
 }
 
-/** Lists every role, by name. */
-export async function listRoles(db: Executor): Promise<Role[]> {
-  const rows = await db.select().from(roles).orderBy(asc(roles.name));
+/** Lists every role, by name; deleted roles only with `includeDeleted`. */
+export async function listRoles(db: Executor, options: { includeDeleted?: boolean } = {}): Promise<Role[]> {
+  const rows = await db
+    .select()
+    .from(roles)
+    .where(options.includeDeleted === true ? undefined : isNull(roles.deletedAt))
+    .orderBy(asc(roles.name));
   return rows.map(toRole);
 }
 
-/** Finds a role by slug. */
+/** Finds a role that is not deleted by slug. */
 export async function findRoleBySlug(db: Executor, slug: string): Promise<Role | undefined> {
-  const [row] = await db.select().from(roles).where(eq(roles.slug, slug));
+  const [row] = await db.select().from(roles).where(and(eq(roles.slug, slug), isNull(roles.deletedAt)));
   return row === undefined ? undefined : toRole(row);
 }
 

@@ -13,9 +13,9 @@ export interface StatusEntry {
 /** A user's roles at one moment. */
 export interface UserStatus {
   eligible: StatusEntry[];
-  /** Held now: activations and active assignments. */
-  active: (StatusEntry & { source: 'activation' | 'assignment' })[];
-  pending: (StatusEntry & { requestedAt: Date })[];
+  /** Held now: activations (with their id) and active assignments. */
+  active: (StatusEntry & { source: 'activation' | 'assignment'; activationId?: string })[];
+  pending: (StatusEntry & { requestedAt: Date; activationId: string })[];
 }
 
 /** Reads the user's eligible roles, active roles and pending requests at `now`. */
@@ -44,6 +44,7 @@ export async function readUserStatus(db: Executor, userId: string, now: Date): P
       roleId: roles.id,
       roleSlug: roles.slug,
       roleName: roles.name,
+      activationId: activations.id,
       status: activations.status,
       endsAt: activations.endsAt,
       requestedAt: activations.requestedAt,
@@ -62,11 +63,13 @@ export async function readUserStatus(db: Executor, userId: string, now: Date): P
   return {
     eligible: held.filter((row) => row.kind === 'eligible').map(entry),
     active: [
-      ...open.filter((row) => row.status === 'active').map((row) => ({ ...entry(row), source: 'activation' as const })),
+      ...open
+        .filter((row) => row.status === 'active')
+        .map((row) => ({ ...entry(row), source: 'activation' as const, activationId: row.activationId })),
       ...held.filter((row) => row.kind === 'active').map((row) => ({ ...entry(row), source: 'assignment' as const })),
     ],
     pending: open
       .filter((row) => row.status === 'pending_approval')
-      .map((row) => ({ ...entry(row), requestedAt: row.requestedAt })),
+      .map((row) => ({ ...entry(row), requestedAt: row.requestedAt, activationId: row.activationId })),
   };
 }

@@ -25,6 +25,10 @@ const FIELD_BLOCKS: Record<FormField, BlockId> = {
   justification: ACTIVATION_BLOCKS.justification,
   ticket: ACTIVATION_BLOCKS.ticketNumber,
   reason: ACTIVATION_BLOCKS.justification,
+  // Role form fields never come from an activation; the role field is the nearest place to show them.
+  name: ACTIVATION_BLOCKS.role,
+  slug: ACTIVATION_BLOCKS.role,
+  description: ACTIVATION_BLOCKS.role,
 };
 type Outcome = { kind: 'done' } | { kind: 'field_errors'; errors: FieldErrors } | { kind: 'failed'; text: string };
 

@@ -5,7 +5,8 @@ import { registerActivationSubmission } from './activation-submission.js';
 import { toBoltLogger } from './bolt-logger.js';
 import { registerPimCommand } from './commands/index.js';
 import type { SlackDeps } from './deps.js';
-import { registerHome } from './home.js';
+import { registerHome } from './home/register.js';
+import { registerAdmin } from './admin/register.js';
 import { registerApprovalActions } from './approval-actions.js';
 import { registerSettingsSubmission } from './settings-submission.js';
 
@@ -68,6 +69,7 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
   registerPimCommand(app, slackDeps);
   registerActivationSubmission(app, slackDeps);
   registerHome(app, slackDeps);
+  registerAdmin(app, slackDeps);
   registerApprovalActions(app, slackDeps);
   registerSettingsSubmission(app, slackDeps);
   app.error(async (error) => {

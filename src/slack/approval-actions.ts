@@ -19,6 +19,9 @@ const MAX_DENY_REASON_LENGTH = 500;
 // Button values arrive from Slack's payload, which anyone can forge: only a UUID is accepted.
 const activationIdSchema = z.uuid();
 
+/** Sends the ephemeral answer to a click. */
+type ClickReply = (message: { response_type: 'ephemeral'; replace_original: false; text: string }) => Promise<unknown>;
+
 /**
  * Registers Approve, Deny and Cancel. Every click is authorized from the database when it is
  * applied; the payload only names the request.
@@ -28,7 +31,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     await ack();
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, action: 'approve', activationId: action.value });
-    await handleClick(logger, respond, async () => {
+    await handleClick(logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       const result = await approveRequest(deps.context, { activationId, approverId: userId });
       logger.info({ roleId: result.role.id, requesterId: result.activation.userId }, 'request approved');
@@ -40,7 +43,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     await ack();
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, action: 'deny', activationId: action.value });
-    await handleClick(logger, respond, async () => {
+    await handleClick(logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       // Checked before the modal opens so that a late or forged click learns at once.
       const { pending, role } = await authorizeDecision(deps.context.db, activationId, userId, deps.context.clock.now());
@@ -72,7 +75,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     await ack();
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, action: 'cancel', activationId: action.value });
-    await handleClick(logger, respond, async () => {
+    await handleClick(logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       const result = await cancelRequest(deps.context, { userId, activationId });
       logger.info({ roleId: result.role.id }, 'request cancelled');
@@ -107,7 +110,16 @@ export function buildDenyModal(activationId: string, requesterId: string, roleNa
   };
 }
 
-async function handleClick(logger: Logger, respond: RespondFn, work: () => Promise<string | undefined>) {
+/**
+ * Returns how to answer a click: its response URL when the button sat in a message, else a DM,
+ * because buttons on the Home tab come without one.
+ */
+function replyTo(deps: SlackDeps, userId: string, respond: RespondFn | undefined): ClickReply {
+  if (respond !== undefined) return respond;
+  return (message) => deps.client.chat.postMessage({ channel: userId, text: message.text });
+}
+
+async function handleClick(logger: Logger, respond: ClickReply, work: () => Promise<string | undefined>) {
   try {
     const text = await work();
     if (text !== undefined) await respond({ response_type: 'ephemeral', replace_original: false, text });

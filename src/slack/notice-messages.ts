@@ -144,12 +144,63 @@ export function renderNotice(notice: Notice): RenderedMessage {
     }
     case 'admins_bootstrapped': {
       const who = notice.userIds.map(mention).join(', ');
-      const text = `slack-pim made ${who} permanent ${notice.roleNames.join(' and ')} (listed in PIM_ADMINS).`;
+      const source = notice.via === 'setup' ? 'the first to run `/pim setup`' : 'listed in PIM_ADMINS';
+      const text = `slack-pim made ${who} permanent ${notice.roleNames.join(' and ')} (${source}).`;
       return {
         text,
         blocks: [
           section(`:shield: ${text}`),
           context('Consider making them eligible instead, so that they activate these roles only when needed.'),
+        ],
+      };
+    }
+    case 'assignment_ending':
+    case 'assignment_expired':
+    case 'last_admin_expiring':
+      return renderAssignmentNotice(notice);
+  }
+}
+
+function renderAssignmentNotice(
+  notice: Extract<Notice, { type: 'assignment_ending' | 'assignment_expired' | 'last_admin_expiring' }>,
+): RenderedMessage {
+  switch (notice.type) {
+    case 'assignment_ending': {
+      const when = slackDateToken(new Date(notice.endsAt));
+      const left = notice.leadDays === 1 ? 'tomorrow' : `in ${notice.leadDays} days`;
+      const text = `Your ${notice.kind} assignment of ${notice.roleName} ends ${left} (${when}).`;
+      return {
+        text,
+        blocks: [
+          section(`:hourglass: Your ${notice.kind} assignment of *${escapeMrkdwn(notice.roleName)}* ends ${left}, ${when}.`),
+          context('Ask a Privileged Role Administrator to extend it if you still need it.'),
+        ],
+      };
+    }
+    case 'assignment_expired': {
+      const text = `Your ${notice.kind} assignment of ${notice.roleName} has ended: it reached its end date.`;
+      const consequence =
+        notice.kind === 'eligible' ? ' Any activation or request of it has ended too.' : '';
+      return {
+        text,
+        blocks: [
+          section(`:lock: Your ${notice.kind} assignment of *${escapeMrkdwn(notice.roleName)}* reached its end date and has ended.${consequence}`),
+          context(`Ended ${slackDateToken(new Date(notice.endedAt))}.`),
+        ],
+      };
+    }
+    case 'last_admin_expiring': {
+      const when = slackDateToken(new Date(notice.endsAt));
+      const lead =
+        notice.stage === 'expired'
+          ? `The last active Privileged Role Administrator assignment (${mention(notice.userId)}) has ended.`
+          : `The last active Privileged Role Administrator assignment (${mention(notice.userId)}) ends ${when}.`;
+      const text = `${lead} Nobody else can manage slack-pim after that.`;
+      return {
+        text,
+        blocks: [
+          section(`:warning: ${text}`),
+          context('Assign another active Privileged Role Administrator, or extend this assignment; eligible administrators can still activate the role.'),
         ],
       };
     }
@@ -164,5 +215,7 @@ function endedReason(notice: Extract<Notice, { type: 'activation_ended' }>): str
       return notice.endedBy === notice.userId ? 'you deactivated it' : `deactivated by ${mention(notice.endedBy)}`;
     case 'eligibility_removed':
       return `your eligibility was removed by ${mention(notice.endedBy)}`;
+    case 'assignment_expired':
+      return 'your eligibility reached its end date';
   }
 }

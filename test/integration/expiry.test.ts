@@ -65,8 +65,9 @@ describe('expiry', () => {
     async () => {
       const app = apps[0]!;
       const activation = await activate(app, JOB_USER);
-      const job = await app.runtime.queues.expiry.getJob(`expire-${activation.id}`);
-      expect(job?.delay).toBeGreaterThan(55_000);
+      // The outbox schedules the job after the commit, so it may follow the reply by a moment.
+      const job = await eventually(async () => app.runtime.queues.expiry.getJob(`expire-${activation.id}`));
+      expect(job.delay).toBeGreaterThan(55_000);
 
       const dm = await fake.waitFor(
         'chat.postMessage',

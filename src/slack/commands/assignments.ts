@@ -6,7 +6,7 @@ import { assignRole, removeAssignment } from '../../services/assignments.js';
 import { escapeMrkdwn, mention } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 import type { CommandOrigin } from './activate.js';
-import { readUserTimeZone } from '../users.js';
+import { readUserTimeZone, requireActiveUser } from '../users.js';
 
 type AssignCommand = Extract<PimCommand, { name: 'assign' }>;
 type RemoveCommand = Extract<PimCommand, { name: 'remove' }>;
@@ -16,7 +16,7 @@ export async function handleAssignCommand(deps: SlackDeps, origin: CommandOrigin
   // Checked before any Slack lookup so that others learn nothing about users; the service
   // checks again inside its transaction.
   await requireActivePra(deps.context.db, origin.userId, deps.context.clock.now(), 'assign roles');
-  await readUserTimeZone(deps.client, command.userId, 'assignee');
+  await requireActiveUser(deps, command.userId, 'assignee');
   let endsAt: Date | null = null;
   if (command.until !== undefined) {
     const timeZone = await readUserTimeZone(deps.client, origin.userId, 'you');

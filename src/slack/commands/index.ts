@@ -7,6 +7,7 @@ import { escapeMrkdwn } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 import { handleActivateCommand, type CommandOrigin } from './activate.js';
 import { handleAssignCommand, handleRemoveCommand } from './assignments.js';
+import { handleManagerCommand, handleSetupCommand } from './admin.js';
 import { handleHelpCommand } from './help.js';
 import { handleRolesCommand, handleStatusCommand } from './overview.js';
 import { handleCancelCommand, handleRequestsCommand, handleSettingsCommand } from './requests.js';
@@ -57,6 +58,10 @@ async function dispatch(deps: SlackDeps, origin: CommandOrigin, command: PimComm
       return handleCancelCommand(deps, origin, command.role);
     case 'settings':
       return handleSettingsCommand(deps, origin, command.role);
+    case 'setup':
+      return handleSetupCommand(deps, origin);
+    case 'manager':
+      return handleManagerCommand(deps, origin, command);
     case 'invalid':
       deps.logger.warn({ code: 'usage' }, 'command rejected');
       await origin.respond({

@@ -1,0 +1,53 @@
+import type { PimCommand } from '../../domain/command.js';
+import { readAccess, requireActivePra } from '../../services/access.js';
+import { claimFirstAdministrator } from '../../services/assignments.js';
+import { setManagers } from '../../services/directory.js';
+import { listPermanentActiveAssignments } from '../../services/setup.js';
+import { mention } from '../blocks.js';
+import type { SlackDeps } from '../deps.js';
+import { buildManagersForm, buildSetupWizard } from '../admin/forms.js';
+import { requireActiveUser } from '../users.js';
+import type { CommandOrigin } from './activate.js';
+
+type ManagerCommand = Extract<PimCommand, { name: 'manager' }>;
+
+/**
+ * Handles `/pim setup`. While `PIM_ADMINS` is unset and nobody holds Privileged Role
+ * Administrator, the caller becomes the first administrator; otherwise active PRAs get the
+ * security wizard.
+ */
+export async function handleSetupCommand(deps: SlackDeps, origin: CommandOrigin) {
+  const now = deps.context.clock.now();
+  const access = await readAccess(deps.context.db, origin.userId, now);
+  if (!access.isActivePra && !deps.context.adminsConfigured && (await claimFirstAdministrator(deps.context, origin.userId))) {
+    deps.logger.info('first administrator bootstrapped by /pim setup');
+    await origin.respond({
+      response_type: 'ephemeral',
+      text: 'You are now a permanent Privileged Role Administrator and Security Administrator, the first administrator of slack-pim; the security channel was told. Run `/pim setup` again for the security wizard, and consider making yourself eligible once others can administer.',
+    });
+    return;
+  }
+  await requireActivePra(deps.context.db, origin.userId, now, 'run the security wizard');
+  const permanent = await listPermanentActiveAssignments(deps.context.db);
+  await deps.client.views.open({ trigger_id: origin.triggerId, view: buildSetupWizard(permanent) });
+}
+
+/** Handles `/pim manager @user @manager`, or opens the import form without arguments. */
+export async function handleManagerCommand(deps: SlackDeps, origin: CommandOrigin, command: ManagerCommand) {
+  await requireActivePra(deps.context.db, origin.userId, deps.context.clock.now(), 'record managers');
+  if (command.userId === undefined || command.managerId === undefined) {
+    await deps.client.views.open({ trigger_id: origin.triggerId, view: buildManagersForm() });
+    return;
+  }
+  await requireActiveUser(deps, command.userId, 'user');
+  await requireActiveUser(deps, command.managerId, 'manager');
+  const { changed } = await setManagers(deps.context, {
+    actorId: origin.userId,
+    pairs: [{ userId: command.userId, managerId: command.managerId }],
+  });
+  const text =
+    changed === 0
+      ? `${mention(command.managerId)} was already recorded as ${mention(command.userId)}'s manager; nothing changed.`
+      : `${mention(command.managerId)} is now recorded as ${mention(command.userId)}'s manager.`;
+  await origin.respond({ response_type: 'ephemeral', text });
+}
