@@ -45,14 +45,23 @@ export function buildHomeView(status: UserStatus): View {
   return { type: 'home', blocks: blocks.slice(0, VIEW_BLOCK_LIMIT) };
 }
 
+/**
+ * Builds the Home tab of one user from the database: the single entry point for publishing it,
+ * so every caller (the event handler, the benchmarks) shows the same view.
+ */
+export async function buildHomeViewForUser(deps: Pick<SlackDeps, 'context'>, userId: string): Promise<View> {
+  const status = await readUserStatus(deps.context.db, userId, deps.context.clock.now());
+  return buildHomeView(status);
+}
+
 /** Publishes the Home tab when opened, and opens the activation modal from its buttons. */
 export function registerHome(app: App, deps: SlackDeps): void {
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
     const logger = deps.logger.child({ userId: event.user });
     try {
-      const status = await readUserStatus(deps.context.db, event.user, deps.context.clock.now());
-      await deps.client.views.publish({ user_id: event.user, view: buildHomeView(status) });
+      const view = await buildHomeViewForUser(deps, event.user);
+      await deps.client.views.publish({ user_id: event.user, view });
     } catch (error) {
       describeErrorForUser(error, logger);
     }

@@ -401,6 +401,18 @@ export class FakeSlack {
     });
   }
 
+  /**
+   * Calls `listener` with every call recorded from now on, as it arrives. Returns a function
+   * that removes the listener. Benchmarks use it to time deliveries without scanning the record.
+   */
+  onCall(listener: (call: RecordedCall) => void): () => void {
+    const waiter: Waiter = { onCall: listener, onClose: () => undefined };
+    this.waiters.add(waiter);
+    return () => {
+      this.waiters.delete(waiter);
+    };
+  }
+
   /** Makes the next calls of `method` (or `response_url`) fail as described. */
   failNext(method: string, failure: InjectedFailure): void {
     const times = failure.times ?? 1;
