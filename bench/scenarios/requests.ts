@@ -36,7 +36,7 @@ export interface LoadPlan {
   levelTimeLimitMs: number;
 }
 
-/** Where the requests go and where their effects are observed. */
+/** Target of the requests: the app's sender, and the fake Slack where their effects arrive. */
 export interface Target {
   sender: SlackSender;
   fake: FakeSlack;
@@ -269,7 +269,7 @@ export async function measureHome(
 }
 
 /**
- * Seeds roles, users and current assignments with SQL: every user holds `assignments / users`
+ * Seeds roles, users and current assignments with SQL: every user has `assignments / users`
  * roles, one in ten of them active (half of those permanent), the rest eligible.
  */
 async function seedHomeData(store: BenchStore, home: HomePlan, adminIds: readonly string[]): Promise<void> {

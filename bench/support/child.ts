@@ -33,7 +33,7 @@ export async function startChild(script: string, env: Record<string, string>, lo
   });
   child.stderr?.pipe(createWriteStream(logFile, { flags: 'a' }));
   const listeners = new Set<(message: ChildMessage) => void>();
-  // A result can arrive before the driver asks for it, so the latest one is kept.
+  // A result can arrive before the driver requests it, so the latest one is kept.
   let lastResult: Record<string, number> | undefined;
   child.on('message', (message: ChildMessage) => {
     if (message.type === 'result') lastResult = message.result;

@@ -34,7 +34,7 @@ export function sendToDriver(message: ChildMessage): void {
   process.send(message);
 }
 
-/** Answers memory requests and runs `stop` then exits when the driver says so. */
+/** Replies to memory requests, and runs `stop` then exits on a stop message or when the driver disconnects. */
 export function serveDriver(stop: () => Promise<void>): void {
   process.on('message', (message: DriverMessage) => {
     if (message.type === 'memory') sendToDriver(readMemory());
