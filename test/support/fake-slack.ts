@@ -181,6 +181,17 @@ export class FakeSlack {
     return this.standIn.log.waitForCount(method, count, predicate, timeoutMs);
   }
 
+  /**
+   * Calls `listener` with every call recorded from now on, as it arrives. Returns a function
+   * that removes the listener. Benchmarks use it to time deliveries without scanning the record.
+   */
+  onCall(listener: (call: RecordedCall) => void): () => void {
+    const unsubscribe = this.standIn.log.onCall(listener);
+    return () => {
+      unsubscribe();
+    };
+  }
+
   /** Makes the next calls of `method` (or `response_url`) fail as described. */
   failNext(method: string, failure: InjectedFailure): void {
     this.standIn.failNext(method, failure);

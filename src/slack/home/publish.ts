@@ -1,3 +1,4 @@
+import type { View } from '@slack/types';
 import type { WebClient } from '@slack/web-api';
 import type { Executor } from '../../../db/client.js';
 import type { Clock } from '../../clock.js';
@@ -5,9 +6,17 @@ import { readDashboard } from '../../services/dashboard.js';
 import { classifySlackError } from '../notice-sender.js';
 import { buildHomeView } from './view.js';
 
+/**
+ * Builds one user's Home tab from the database now: the single entry point for building it,
+ * so every caller (publishing, the benchmarks) measures and shows the same view.
+ */
+export async function buildHomeViewForUser(db: Executor, clock: Clock, userId: string): Promise<View> {
+  return buildHomeView(await readDashboard(db, userId, clock.now()));
+}
+
 /** Reads the user's dashboard from the database now and publishes it as their Home tab. */
 export async function publishHome(client: WebClient, db: Executor, clock: Clock, userId: string): Promise<void> {
-  const view = buildHomeView(await readDashboard(db, userId, clock.now()));
+  const view = await buildHomeViewForUser(db, clock, userId);
   try {
     await client.views.publish({ user_id: userId, view });
   } catch (error) {

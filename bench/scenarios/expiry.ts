@@ -1,0 +1,184 @@
+/**
+ * Expiry benchmarks: many activations ending within the same seconds, ended by the real path
+ * (outbox row → BullMQ delayed job → `expireActivation` → outbox DM), with the app running and
+ * after it was down past the end times.
+ */
+import type { FakeSlack } from '../../test/support/fake-slack.js';
+import { countOutboxBacklog } from '../../src/services/outbox.js';
+import type { ChildServer } from '../support/child.js';
+import { roleId, seedEligible, type BenchStore } from '../support/database.js';
+import type { RunMetrics } from '../support/metrics.js';
+import { distribution } from '../support/stats.js';
+import { dmUserOf } from '../support/tracker.js';
+
+const EXPIRY_ROLE = 'service-administrator';
+// Waiting for the last DM gives up after this long past the last end time.
+const DRAIN_TIMEOUT_MS = 180_000;
+
+/** Size and timing of an expiry wave. */
+export interface ExpiryPlan {
+  activations: number;
+  /** All end times fall within this window. */
+  spreadMs: number;
+  /** Time between seeding and the first end time, for the outbox to schedule every job. */
+  leadMs: number;
+  /** How long the app stays down past the last end time in the catch-up case. */
+  downtimeMs: number;
+}
+
+interface Wave {
+  users: string[];
+  firstEndMs: number;
+  lastEndMs: number;
+}
+
+/** Ends a wave while the app runs: lag from each end time to its DM, and the drain time. */
+export async function measureLiveExpiry(
+  fake: FakeSlack,
+  store: BenchStore,
+  plan: ExpiryPlan,
+  tag: string,
+  metrics: RunMetrics,
+): Promise<void> {
+  const received = listenForDms(fake);
+  try {
+    const wave = await seedWave(store, plan, `UXL${tag}`);
+    await waitForScheduling(store, wave, metrics, 'expiry (live)');
+    await waitForDms(received.times, wave);
+    await recordWave(store, wave, received.times, metrics, 'expiry (live)');
+  } finally {
+    received.stop();
+  }
+}
+
+/**
+ * Schedules a wave, stops the app before it ends, keeps it down `downtimeMs` past the last end
+ * time, starts it again and measures the catch-up. Returns the new app process.
+ */
+export async function measureCatchUp(
+  fake: FakeSlack,
+  store: BenchStore,
+  plan: ExpiryPlan,
+  tag: string,
+  app: ChildServer,
+  startApp: () => Promise<ChildServer>,
+  metrics: RunMetrics,
+): Promise<ChildServer> {
+  const received = listenForDms(fake);
+  try {
+    const wave = await seedWave(store, plan, `UXC${tag}`);
+    await waitForScheduling(store, wave, metrics, 'expiry (catch-up)');
+    await app.stop();
+    await sleepUntil(wave.lastEndMs + plan.downtimeMs);
+    const restarted = await startApp();
+    await waitForDms(received.times, wave);
+    await recordWave(store, wave, received.times, metrics, 'expiry (catch-up)');
+    const lastDmMs = Math.max(...wave.users.map((user) => received.times.get(user)?.[0] ?? Number.NaN));
+    metrics.set('expiry (catch-up)', 'catch-up from process start ms', lastDmMs - restarted.startingAtMs);
+    metrics.set('expiry (catch-up)', 'process start to ready ms', restarted.readyAtMs - restarted.startingAtMs);
+    return restarted;
+  } finally {
+    received.stop();
+  }
+}
+
+/**
+ * Seeds eligible users, one active activation each ending inside the window, and the
+ * `expire_activation` outbox rows that `activateRole` would have written, then wakes the dispatcher.
+ */
+async function seedWave(store: BenchStore, plan: ExpiryPlan, prefix: string): Promise<Wave> {
+  const sql = store.handle.sql;
+  const users = Array.from({ length: plan.activations }, (_, index) => `${prefix}N${String(index).padStart(6, '0')}`);
+  await seedEligible(sql, EXPIRY_ROLE, users);
+  const role = await roleId(sql, EXPIRY_ROLE);
+  const firstEndMs = Date.now() + plan.leadMs;
+  const stepMs = plan.spreadMs / plan.activations;
+  await sql`
+    with eligible as (
+      select id, user_id, row_number() over (order by user_id) - 1 as n
+      from assignments where role_id = ${role} and user_id = any(${sql.array(users)}::text[]) and status = 'current'),
+    inserted as (
+      insert into activations (role_id, user_id, assignment_id, status, requested_at, starts_at, ends_at, duration_minutes, justification)
+      select ${role}::uuid, user_id, id, 'active', now() - interval '1 hour', now() - interval '1 hour',
+        to_timestamp((${firstEndMs}::float8 + n * ${stepMs}::float8) / 1000), 60, 'benchmark expiry'
+      from eligible
+      returning id, ends_at)
+    insert into outbox (kind, payload)
+    select 'expire_activation', jsonb_build_object('activationId', id,
+      'endsAt', to_char(ends_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+    from inserted`;
+  await sql`select pg_notify('pim_outbox', '')`;
+  return { users, firstEndMs, lastEndMs: firstEndMs + plan.spreadMs };
+}
+
+async function waitForScheduling(store: BenchStore, wave: Wave, metrics: RunMetrics, scenario: string): Promise<void> {
+  const startedAt = Date.now();
+  while ((await countOutboxBacklog(store.handle.db)) > 0) {
+    if (Date.now() > wave.firstEndMs) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  metrics.set(scenario, 'jobs scheduled within ms', Date.now() - startedAt);
+  metrics.set(scenario, 'scheduled before first end (1 = yes)', Date.now() <= wave.firstEndMs ? 1 : 0);
+}
+
+function listenForDms(fake: FakeSlack): { times: Map<string, number[]>; stop: () => void } {
+  const times = new Map<string, number[]>();
+  const stop = fake.onCall((call) => {
+    if (call.method !== 'chat.postMessage') return;
+    const user = dmUserOf(call);
+    if (user === undefined) return;
+    const list = times.get(user) ?? [];
+    list.push(call.at);
+    times.set(user, list);
+  });
+  return { times, stop };
+}
+
+async function waitForDms(times: Map<string, number[]>, wave: Wave): Promise<void> {
+  const deadline = wave.lastEndMs + DRAIN_TIMEOUT_MS;
+  while (wave.users.some((user) => !times.has(user)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // Late duplicates would arrive right after the last first DM; give them a moment to show up.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+}
+
+async function recordWave(
+  store: BenchStore,
+  wave: Wave,
+  times: Map<string, number[]>,
+  metrics: RunMetrics,
+  scenario: string,
+): Promise<void> {
+  const rows = await store.handle.sql<{ user_id: string; status: string; ends_ms: number; ended_ms: number | null }[]>`
+    select user_id, status, extract(epoch from ends_at)::float8 * 1000 as ends_ms,
+      extract(epoch from ended_at)::float8 * 1000 as ended_ms
+    from activations where user_id = any(${store.handle.sql.array(wave.users)}::text[])`;
+  const dmLags: number[] = [];
+  const revokeLags: number[] = [];
+  let lastDmMs = Number.NaN;
+  for (const row of rows) {
+    const dmAt = times.get(row.user_id)?.[0];
+    if (dmAt !== undefined) {
+      dmLags.push(dmAt - row.ends_ms);
+      lastDmMs = Number.isNaN(lastDmMs) ? dmAt : Math.max(lastDmMs, dmAt);
+    }
+    if (row.ended_ms !== null) revokeLags.push(row.ended_ms - row.ends_ms);
+  }
+  const [audit] = await store.handle.sql<{ count: number }[]>`
+    select count(*)::int as count from audit_events
+    where action = 'activation.expired' and subject_user_id = any(${store.handle.sql.array(wave.users)}::text[])`;
+  metrics.setDistribution(scenario, 'end time to DM sent', distribution(dmLags));
+  metrics.setDistribution(scenario, 'end time to revoke committed', distribution(revokeLags));
+  metrics.set(scenario, 'drain: first end time to last DM ms', lastDmMs - wave.firstEndMs);
+  metrics.set(scenario, 'activations', wave.users.length);
+  metrics.set(scenario, 'expired in Postgres', rows.filter((row) => row.status === 'expired').length);
+  metrics.set(scenario, 'expiry audit events', audit?.count ?? 0);
+  metrics.set(scenario, 'users without DM', wave.users.filter((user) => !times.has(user)).length);
+  metrics.set(scenario, 'users with more than one DM', wave.users.filter((user) => (times.get(user)?.length ?? 0) > 1).length);
+}
+
+async function sleepUntil(atMs: number): Promise<void> {
+  const waitMs = atMs - Date.now();
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
