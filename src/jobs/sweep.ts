@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
-import { expireActivation } from '../services/activation-ending.js';
-import { findOverdueActivations, listActiveActivations } from '../services/activations.js';
+import { EXPIRY_BATCH_SIZE, expireDueActivations } from '../services/activation-ending.js';
+import { listActiveActivations } from '../services/activations.js';
 import type { ServiceContext } from '../services/context.js';
 import { findDueRequests, listPendingRequests, sendDueReminder, timeOutRequest } from '../services/approvals.js';
 import {
@@ -17,27 +17,22 @@ const SWEEP_BATCH_SIZE = 200;
 
 /**
  * Ends every active activation whose end time has passed and that no expiry job ended: after a
- * restart, a lost job or a flushed Redis. Returns how many this call ended.
+ * restart, a lost job or a flushed Redis. Works in batches of one transaction each. Returns how
+ * many this call ended.
  */
 export async function sweepOverdueActivations(context: ServiceContext, logger: Logger): Promise<number> {
   let ended = 0;
   for (;;) {
-    const overdue = await findOverdueActivations(context.db, context.clock.now(), SWEEP_BATCH_SIZE);
-    let endedInBatch = 0;
-    for (const activation of overdue) {
-      const result = await expireActivation(context, activation.id);
-      if (result.outcome === 'ended') {
-        endedInBatch += 1;
-        logger.info(
-          { activationId: activation.id, lagMs: context.clock.now().getTime() - activation.endsAt.getTime() },
-          'overdue activation ended by sweep',
-        );
-      }
+    const batch = await expireDueActivations(context, EXPIRY_BATCH_SIZE);
+    for (const activation of batch) {
+      logger.info(
+        { activationId: activation.id, lagMs: (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime() },
+        'overdue activation ended',
+      );
     }
-    ended += endedInBatch;
-    // Rows another process ended meanwhile drop out of the next query, so a batch that ended
-    // nothing new and was not full means the backlog is gone.
-    if (overdue.length < SWEEP_BATCH_SIZE || endedInBatch === 0) return ended;
+    ended += batch.length;
+    // An empty batch means nothing overdue is left that another process is not already ending.
+    if (batch.length === 0) return ended;
   }
 }
 

@@ -1,7 +1,7 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
-import { expireActivation } from '../services/activation-ending.js';
+import { EXPIRY_BATCH_SIZE, expireActivation, expireDueActivations } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
 import { expireAssignment, sendAssignmentEndNotice } from '../services/assignment-ending.js';
@@ -79,6 +79,11 @@ async function processExpiry(
   logger: Logger,
 ): Promise<string> {
   const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
+  // End every overdue activation in one batch, not just this job's: when many end at once, the
+  // first jobs drain the burst and the rest find their activation already ended.
+  for (const ended of await expireDueActivations(context, EXPIRY_BATCH_SIZE)) {
+    log.info({ endedActivationId: ended.id, lagMs: (ended.endedAt?.getTime() ?? 0) - ended.endsAt.getTime() }, 'activation expired');
+  }
   const result = await expireActivation(context, job.data.activationId);
   if (result.outcome === 'not_due') {
     // The job ran before the end time (clock skew between hosts, or an activation that was

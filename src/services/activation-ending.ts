@@ -1,7 +1,7 @@
-import { and, eq, lte } from 'drizzle-orm';
+import { and, asc, eq, inArray, lte } from 'drizzle-orm';
 import { activations, roles } from '../../db/schema.js';
 import type { Transaction } from '../../db/client.js';
-import { appendAudit, SYSTEM_ACTOR } from './audit.js';
+import { appendAudit, appendAuditBatch, SYSTEM_ACTOR, type AuditInput } from './audit.js';
 import type { ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
@@ -52,6 +52,45 @@ export async function expireActivation(context: ServiceContext, activationId: st
     const roleName = await readRoleName(tx, ended.roleId);
     await recordEnding(tx, ended, roleName, 'expired', SYSTEM_ACTOR, now);
     return { outcome: 'ended', activation: ended };
+  });
+}
+
+/** Overdue activations ended per transaction by the expiry worker and the sweep. */
+export const EXPIRY_BATCH_SIZE = 500;
+
+/**
+ * Ends up to `limit` overdue activations in one transaction: one chain lock, one outbox insert
+ * and one commit for the batch, which is what lets a burst of simultaneous end times drain
+ * quickly. Rows another caller is ending are skipped (`SKIP LOCKED`), so concurrent batches
+ * take disjoint sets, and each row still moves from `active` to `expired` exactly once.
+ */
+export async function expireDueActivations(context: ServiceContext, limit: number): Promise<ActivationRow[]> {
+  const now = context.clock.now();
+  return context.db.transaction(async (tx) => {
+    const due = tx
+      .select({ id: activations.id })
+      .from(activations)
+      .where(and(eq(activations.status, 'active'), lte(activations.endsAt, now)))
+      .orderBy(asc(activations.endsAt))
+      .limit(limit)
+      .for('update', { skipLocked: true });
+    const ended = await tx
+      .update(activations)
+      .set({ status: 'expired', endedAt: now, endedBy: SYSTEM_ACTOR })
+      .where(and(inArray(activations.id, due), eq(activations.status, 'active')))
+      .returning();
+    if (ended.length === 0) return ended;
+
+    const roleNames = await readRoleNames(tx, [...new Set(ended.map((row) => row.roleId))]);
+    const endedInOrder = [...ended].sort((a, b) => a.endsAt.getTime() - b.endsAt.getTime());
+    await enqueueOutbox(tx, [
+      ...endedInOrder.map((row) =>
+        endedNotice(row, roleNames.get(row.roleId) ?? row.roleId, 'expired', SYSTEM_ACTOR, now),
+      ),
+      ...(await homeRefreshes(tx, now, endedInOrder.map((row) => row.userId), { administrators: true })),
+    ]);
+    await appendAuditBatch(tx, endedInOrder.map((row) => expiredAuditEvent(row, SYSTEM_ACTOR, now)));
+    return endedInOrder;
   });
 }
 
@@ -117,7 +156,11 @@ async function recordEnding(
     endedNotice(ended, roleName, reason, endedBy, now),
     ...(await homeRefreshes(tx, now, [ended.userId], { administrators: true })),
   ]);
-  await appendAudit(tx, {
+  await appendAudit(tx, expiredAuditEvent(ended, endedBy, now));
+}
+
+function expiredAuditEvent(ended: ActivationRow, endedBy: string, now: Date): AuditInput {
+  return {
     occurredAt: now,
     actorId: endedBy,
     action: 'activation.expired',
@@ -127,7 +170,7 @@ async function recordEnding(
     subjectUserId: ended.userId,
     before: { status: 'active', endsAt: ended.endsAt.toISOString() },
     after: { status: ended.status, endedAt: now.toISOString() },
-  });
+  };
 }
 
 function endedNotice(
@@ -152,6 +195,11 @@ function endedNotice(
       },
     },
   };
+}
+
+async function readRoleNames(tx: Transaction, roleIds: string[]): Promise<Map<string, string>> {
+  const rows = await tx.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.id, roleIds));
+  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 async function readRoleName(tx: Transaction, roleId: string): Promise<string> {

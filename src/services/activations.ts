@@ -176,20 +176,6 @@ export async function listEligibleRoles(db: Executor, userId: string, now: Date)
   return (await listRoles(db)).filter((role) => ids.has(role.id));
 }
 
-/** Finds active activations whose end time has passed: the work of the overdue sweep. */
-export async function findOverdueActivations(
-  db: Executor,
-  now: Date,
-  limit: number,
-): Promise<{ id: string; endsAt: Date }[]> {
-  return db
-    .select({ id: activations.id, endsAt: activations.endsAt })
-    .from(activations)
-    .where(and(eq(activations.status, 'active'), lte(activations.endsAt, now)))
-    .orderBy(asc(activations.endsAt))
-    .limit(limit);
-}
-
 /** Lists every active activation's id and end time, to rebuild expiry jobs after Redis lost them. */
 export async function listActiveActivations(db: Executor): Promise<{ id: string; endsAt: Date }[]> {
   return db

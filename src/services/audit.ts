@@ -29,6 +29,27 @@ export interface AuditInput {
 }
 
 /**
+ * Appends events to the hash chain in the given order inside the caller's transaction, taking
+ * the chain lock and reading the last hash once for the whole batch. Call it last in the
+ * transaction, like `appendAudit`.
+ */
+export async function appendAuditBatch(tx: Transaction, inputs: readonly AuditInput[]): Promise<void> {
+  if (inputs.length === 0) return;
+  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
+  const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
+  let prevHash = last?.hash ?? GENESIS_HASH;
+  const rows: (typeof auditEvents.$inferInsert)[] = [];
+  for (const input of inputs) {
+    const record = toRecord(input);
+    const hash = hashAuditRecord(prevHash, record);
+    rows.push({ ...record, occurredAt: input.occurredAt, prevHash, hash });
+    prevHash = hash;
+  }
+  // A multi-row INSERT takes its sequence values in list order, so ids follow the chain.
+  await tx.insert(auditEvents).values(rows);
+}
+
+/**
  * Appends an event to the hash chain inside the caller's transaction. Call it last in the
  * transaction: the chain lock is held until commit, and every auditing transaction waits for it.
  */
@@ -36,18 +57,7 @@ export async function appendAudit(tx: Transaction, input: AuditInput): Promise<v
   await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
   const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
   const prevHash = last?.hash ?? GENESIS_HASH;
-  const record = {
-    occurredAt: input.occurredAt.toISOString(),
-    actorId: input.actorId,
-    action: input.action,
-    targetType: input.targetType,
-    targetId: input.targetId,
-    roleId: input.roleId ?? null,
-    subjectUserId: input.subjectUserId ?? null,
-    reason: input.reason ?? null,
-    before: input.before ?? null,
-    after: input.after ?? null,
-  };
+  const record = toRecord(input);
   await tx.insert(auditEvents).values({
     ...record,
     occurredAt: input.occurredAt,
@@ -63,4 +73,19 @@ export function hashAuditRecord(prevHash: string, record: Record<string, unknown
     .update('\n')
     .update(canonicalize(record))
     .digest('hex');
+}
+
+function toRecord(input: AuditInput) {
+  return {
+    occurredAt: input.occurredAt.toISOString(),
+    actorId: input.actorId,
+    action: input.action,
+    targetType: input.targetType,
+    targetId: input.targetId,
+    roleId: input.roleId ?? null,
+    subjectUserId: input.subjectUserId ?? null,
+    reason: input.reason ?? null,
+    before: input.before ?? null,
+    after: input.after ?? null,
+  };
 }

@@ -87,22 +87,35 @@ export async function summarizeRoles(db: Executor, now: Date): Promise<RoleSumma
     active_count: number;
     permanent_count: number;
   }>(sql`
+    -- One pass over each table with grouped counts: correlated subqueries per role cost a scan
+    -- of the assignments per role, which grows with roles times assignments.
+    with held as (
+      select role_id, user_id, kind from assignments
+      where status = 'current' and starts_at <= ${at}::timestamptz
+        and (ends_at is null or ends_at > ${at}::timestamptz)
+    ),
+    eligible as (
+      select role_id, count(*)::int as n from held where kind = 'eligible' group by role_id
+    ),
+    active_holders as (
+      select role_id, count(distinct user_id)::int as n from (
+        select role_id, user_id from held where kind = 'active'
+        union
+        select role_id, user_id from activations where status = 'active' and ends_at > ${at}::timestamptz
+      ) holders group by role_id
+    ),
+    permanent as (
+      select role_id, count(*)::int as n from assignments
+      where status = 'current' and kind = 'active' and ends_at is null group by role_id
+    )
     select r.id,
-      (select count(*)::int from assignments a
-        where a.role_id = r.id and a.status = 'current' and a.kind = 'eligible'
-          and a.starts_at <= ${at}::timestamptz and (a.ends_at is null or a.ends_at > ${at}::timestamptz)) as eligible_count,
-      (select count(distinct holder)::int from (
-          select a.user_id as holder from assignments a
-            where a.role_id = r.id and a.status = 'current' and a.kind = 'active'
-              and a.starts_at <= ${at}::timestamptz and (a.ends_at is null or a.ends_at > ${at}::timestamptz)
-          union
-          select v.user_id from activations v
-            where v.role_id = r.id and v.status = 'active' and v.ends_at > ${at}::timestamptz
-        ) holders) as active_count,
-      (select count(*)::int from assignments a
-        where a.role_id = r.id and a.status = 'current' and a.kind = 'active'
-          and a.ends_at is null) as permanent_count
-    from roles r`);
+      coalesce(e.n, 0) as eligible_count,
+      coalesce(h.n, 0) as active_count,
+      coalesce(p.n, 0) as permanent_count
+    from roles r
+    left join eligible e on e.role_id = r.id
+    left join active_holders h on h.role_id = r.id
+    left join permanent p on p.role_id = r.id`);
   const counts = new Map(rows.map((row) => [row.id, row]));
   const all = await listRoles(db);
   return all.map((role) => {

@@ -142,3 +142,38 @@ describe('expiry', () => {
     expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
   });
 });
+
+describe('burst expiry', () => {
+  it('ends a burst in batches, once each, with an intact audit chain', async () => {
+    const app = apps[0]!;
+    const { assignRole } = await import('../../src/services/assignments.js');
+    const { activateRole } = await import('../../src/services/activations.js');
+    const { expireDueActivations } = await import('../../src/services/activation-ending.js');
+    const { verifyAuditChain } = await import('../../src/services/audit-verify.js');
+    const burst = Array.from({ length: 60 }, (_, index) => `UBURST${String(index).padStart(3, '0')}`);
+    for (const userId of burst) {
+      await assignRole(app.runtime.context, { actorId: ADMIN, assigneeId: userId, roleQuery: 'billing', kind: 'eligible', endsAt: null, reason: null });
+      await activateRole(app.runtime.context, { userId, roleQuery: 'billing', durationMinutes: 1, justification: 'burst' });
+    }
+    app.clock.advance(2 * 60_000);
+    try {
+      const batches = await Promise.all([
+        expireDueActivations(app.runtime.context, 25),
+        expireDueActivations(app.runtime.context, 25),
+        expireDueActivations(app.runtime.context, 25),
+      ]);
+      const rest = await sweepOverdueActivations(app.runtime.context, app.runtime.context.logger);
+      const endedIds = [...batches.flat().map((row) => row.id)];
+      expect(new Set(endedIds).size).toBe(endedIds.length);
+      const [counts] = await app.sql<{ expired: number; events: number }[]>`
+        select (select count(*)::int from activations where user_id like 'UBURST%' and status = 'expired') as expired,
+               (select count(*)::int from audit_events where subject_user_id like 'UBURST%' and action = 'activation.expired') as events`;
+      expect(counts?.expired).toBe(60);
+      expect(counts?.events).toBe(60);
+      expect(endedIds.length + rest).toBeGreaterThanOrEqual(60);
+    } finally {
+      app.clock.offsetMs = 0;
+    }
+    expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
+  });
+});
