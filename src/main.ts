@@ -1,10 +1,10 @@
 import { systemClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startRuntime, StartupError, type Runtime } from './runtime.js';
+import { DEFAULT_STOP_TIMEOUT_MS, startRuntime, StartupError, type Runtime } from './runtime.js';
 
-/** Maximum wait for in-flight work on shutdown before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** Extra time past the runtime's own stop budget before the process exits regardless. */
+const HARD_EXIT_GRACE_MS = 5_000;
 
 async function main(): Promise<void> {
   const loaded = loadConfig(process.env);
@@ -16,6 +16,11 @@ async function main(): Promise<void> {
   }
   const config = loaded.config;
   const logger = createLogger(config.logLevel);
+  // A rejection nobody handled is a bug, but one lost promise must not end the process and
+  // with it every expiry and delivery in progress.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
 
   let runtime: Runtime;
   try {
@@ -38,13 +43,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, timeoutMs: DEFAULT_STOP_TIMEOUT_MS }, 'shutting down: finishing requests, jobs and deliveries in hand');
     const timer = setTimeout(() => {
-      logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting');
+      logger.error({ timeoutMs: DEFAULT_STOP_TIMEOUT_MS + HARD_EXIT_GRACE_MS }, 'shutdown timed out; exiting');
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, DEFAULT_STOP_TIMEOUT_MS + HARD_EXIT_GRACE_MS);
     timer.unref();
-    runtime.stop().then(
+    runtime.stop(DEFAULT_STOP_TIMEOUT_MS).then(
       () => {
         logger.info('stopped');
         process.exit(0);

@@ -4,12 +4,6 @@ import type { Clock } from '../clock.js';
 
 /** Queue of delayed jobs that end activations at their end time. */
 export const EXPIRY_QUEUE = 'activation-expiry';
-/** Queue of periodic housekeeping: the overdue sweep. */
-export const MAINTENANCE_QUEUE = 'maintenance';
-
-/** How often the overdue sweep runs besides the run at start-up. */
-export const SWEEP_INTERVAL_MS = 60_000;
-export const SWEEP_SCHEDULER_ID = 'overdue-sweep';
 
 /** Data of an expiry job. */
 export interface ExpiryJobData {
@@ -19,19 +13,20 @@ export interface ExpiryJobData {
 /** The queues of one process, sharing one Redis connection. */
 export interface Queues {
   expiry: Queue<ExpiryJobData>;
-  maintenance: Queue;
   close(): Promise<void>;
 }
 
-/** Opens the queues under `prefix`, so tests and sandboxes never share keys with a live app. */
+/**
+ * Opens the queues under `prefix`, so tests and sandboxes never share keys with a live app.
+ * `connection` should fail fast while Redis is away: a queue write is retried by its caller
+ * (the outbox, the rebuild) rather than left hanging.
+ */
 export function createQueues(connection: Redis, prefix: string): Queues {
   const expiry = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection, prefix });
-  const maintenance = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
   return {
     expiry,
-    maintenance,
     close: async () => {
-      await Promise.all([expiry.close(), maintenance.close()]);
+      await expiry.close();
     },
   };
 }
@@ -44,7 +39,7 @@ export function expiryJobId(activationId: string): string {
   return `expire-${activationId}`;
 }
 
-/** Schedules the expiry job of an activation for its end time. */
+/** Schedules the expiry job of an activation for its end time; a no-op when the job exists. */
 export async function scheduleExpiry(queues: Queues, clock: Clock, activationId: string, endsAt: Date): Promise<void> {
   await queues.expiry.add(
     'expire',
@@ -57,14 +52,5 @@ export async function scheduleExpiry(queues: Queues, clock: Clock, activationId:
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600 },
     },
-  );
-}
-
-/** Registers the periodic sweep once per Redis, however many workers call it. */
-export async function scheduleSweep(queues: Queues): Promise<void> {
-  await queues.maintenance.upsertJobScheduler(
-    SWEEP_SCHEDULER_ID,
-    { every: SWEEP_INTERVAL_MS },
-    { name: 'sweep', opts: { removeOnComplete: true, removeOnFail: 100 } },
   );
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { expireActivation } from '../services/activation-ending.js';
 import { findOverdueActivations, listActiveActivations } from '../services/activations.js';
 import type { ServiceContext } from '../services/context.js';
@@ -9,9 +10,14 @@ const SWEEP_BATCH_SIZE = 200;
 
 /**
  * Ends every active activation whose end time has passed and that no expiry job ended: after a
- * restart, a lost job or a flushed Redis. Returns how many this call ended.
+ * restart, a lost job, a flushed Redis or while Redis is down. Needs only Postgres. Returns how
+ * many this call ended.
  */
-export async function sweepOverdueActivations(context: ServiceContext, logger: Logger): Promise<number> {
+export async function sweepOverdueActivations(
+  context: ServiceContext,
+  logger: Logger,
+  metrics?: Metrics,
+): Promise<number> {
   let ended = 0;
   for (;;) {
     const overdue = await findOverdueActivations(context.db, context.clock.now(), SWEEP_BATCH_SIZE);
@@ -20,10 +26,9 @@ export async function sweepOverdueActivations(context: ServiceContext, logger: L
       const result = await expireActivation(context, activation.id);
       if (result.outcome === 'ended') {
         endedInBatch += 1;
-        logger.info(
-          { activationId: activation.id, lagMs: context.clock.now().getTime() - activation.endsAt.getTime() },
-          'overdue activation ended by sweep',
-        );
+        const lagMs = context.clock.now().getTime() - activation.endsAt.getTime();
+        metrics?.revokeLag.observe({ trigger: 'sweep' }, lagMs / 1000);
+        logger.info({ activationId: activation.id, lagMs }, 'overdue activation ended by sweep');
       }
     }
     ended += endedInBatch;

@@ -1,50 +1,56 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { runWithLogFields } from '../request-context.js';
 import { expireActivation } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
-import { EXPIRY_QUEUE, MAINTENANCE_QUEUE, type ExpiryJobData } from './queues.js';
-import { sweepOverdueActivations } from './sweep.js';
+import { EXPIRY_QUEUE, type ExpiryJobData } from './queues.js';
 
 // Expiry jobs mostly wait on Postgres, so several can run at once per process.
 const EXPIRY_CONCURRENCY = 20;
 
 /** The BullMQ workers of one process. */
 export interface Workers {
-  close(): Promise<void>;
+  /** Stops taking jobs and waits for the active ones; `force` abandons them (BullMQ retries them elsewhere). */
+  close(force?: boolean): Promise<void>;
 }
 
-/** Starts the expiry and maintenance workers. */
+/** Starts the expiry worker. `connection` must allow unlimited retries per request (BullMQ blocks on it). */
 export function startWorkers(
   connection: Redis,
   prefix: string,
   context: ServiceContext,
   logger: Logger,
+  metrics?: Metrics,
 ): Workers {
   const expiry = new Worker<ExpiryJobData>(
     EXPIRY_QUEUE,
-    async (job, token) => processExpiry(job, token, context, logger),
+    async (job, token) =>
+      runWithLogFields({ jobId: job.id ?? '', queue: EXPIRY_QUEUE, activationId: job.data.activationId }, () =>
+        processExpiry(job, token, context, logger, metrics),
+      ),
     { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
   );
-  const maintenance = new Worker(
-    MAINTENANCE_QUEUE,
-    async (job) => {
-      const ended = await sweepOverdueActivations(context, logger.child({ jobId: job.id }));
-      return { ended };
-    },
-    { connection, prefix, concurrency: 1 },
-  );
-  for (const worker of [expiry, maintenance]) {
-    worker.on('failed', (job, error) => {
-      logger.error({ err: error, jobId: job?.id, queue: worker.name, attempts: job?.attemptsMade }, 'job failed');
-    });
-    worker.on('error', (error) => {
-      logger.error({ err: error, queue: worker.name }, 'worker error');
-    });
-  }
+  let workerErrors = 0;
+  expiry.on('failed', (job, error) => {
+    metrics?.jobFailures.inc({ queue: EXPIRY_QUEUE });
+    logger.error(
+      { err: error, jobId: job?.id, queue: EXPIRY_QUEUE, activationId: job?.data.activationId, attempts: job?.attemptsMade },
+      'job failed',
+    );
+  });
+  expiry.on('error', (error) => {
+    // Repeats every reconnect attempt while Redis is down; the connection logs the outage itself.
+    workerErrors += 1;
+    if (workerErrors === 1) logger.error({ err: error, queue: EXPIRY_QUEUE }, 'worker error');
+  });
+  expiry.on('ready', () => {
+    workerErrors = 0;
+  });
   return {
-    close: async () => {
-      await Promise.all([expiry.close(), maintenance.close()]);
+    close: async (force = false) => {
+      await expiry.close(force);
     },
   };
 }
@@ -54,6 +60,7 @@ async function processExpiry(
   token: string | undefined,
   context: ServiceContext,
   logger: Logger,
+  metrics: Metrics | undefined,
 ): Promise<string> {
   const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
   const result = await expireActivation(context, job.data.activationId);
@@ -66,7 +73,9 @@ async function processExpiry(
     throw new DelayedError();
   }
   if (result.outcome === 'ended') {
-    log.info({ lagMs: context.clock.now().getTime() - result.activation.endsAt.getTime() }, 'activation expired');
+    const lagMs = context.clock.now().getTime() - result.activation.endsAt.getTime();
+    metrics?.revokeLag.observe({ trigger: 'job' }, lagMs / 1000);
+    log.info({ lagMs }, 'activation expired');
   }
   return result.outcome;
 }

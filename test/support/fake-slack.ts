@@ -74,6 +74,7 @@ const TRIGGER_ID_PATTERN = /^\d+\.\d+\.[0-9a-f]+$/;
 // ---------------------------------------------------------------------------------------------
 
 export const DEFAULT_BOT_TOKEN = 'xoxb-test-token';
+export const DEFAULT_APP_TOKEN = 'xapp-test-token';
 export const DEFAULT_BOT_USER_ID = 'UBOT';
 export const DEFAULT_BOT_ID = 'BBOT';
 export const DEFAULT_TEAM_ID = 'T0TEST';
@@ -120,6 +121,8 @@ export interface RecordedCall {
 /** Options of {@link FakeSlack.start}. */
 export interface FakeSlackOptions {
   botToken?: string;
+  /** App-level token that `apps.connections.open` accepts. */
+  appToken?: string;
   botUserId?: string;
   botId?: string;
   teamId?: string;
@@ -152,6 +155,31 @@ export interface InjectedFailure {
   retryAfterSeconds?: number;
   /** Number of consecutive calls that fail (default 1). */
   times?: number;
+  /**
+   * Closes the connection without answering, after recording the call with status 0: a network
+   * error whose outcome the client cannot know. `status` and `error` are then ignored.
+   */
+  disconnect?: boolean;
+}
+
+/**
+ * A call that {@link FakeSlack.holdNext} holds before the fake looks at it. Slack has not seen a
+ * held call: it is recorded and answered only when released, and dropped unrecorded when the
+ * client goes away first (a crash before Slack got the request).
+ */
+export interface HeldCall {
+  /** Resolves when a call arrives and is being held. */
+  readonly arrived: Promise<void>;
+  /** Resolves with `true` when the client disconnected while the call was held. */
+  readonly dropped: Promise<boolean>;
+  /** Lets the held call through. */
+  release(): void;
+}
+
+interface PendingHold {
+  arrive(): void;
+  drop(dropped: boolean): void;
+  released: Promise<void>;
 }
 
 /** A modal or Home tab the fake holds, as last opened, pushed, updated or published. */
@@ -199,6 +227,7 @@ export class FakeSlack {
   /** Base URL to pass as the WebClient `slackApiUrl`, ending in `/api/`. */
   readonly apiUrl: string;
   readonly botToken: string;
+  readonly appToken: string;
   readonly botUserId: string;
   readonly botId: string;
   readonly teamId: string;
@@ -210,6 +239,9 @@ export class FakeSlack {
   private readonly users = new Map<string, FakeUser>();
   private readonly userGroups = new Map<string, string[]>();
   private readonly missingChannels = new Set<string>();
+  private readonly nonMemberChannels = new Set<string>();
+  private readonly holds = new Map<string, PendingHold[]>();
+  private socketModeUrl: string | undefined;
   private readonly triggers = new Map<string, IssuedTrigger>();
   private readonly responseUrlIds = new Set<string>();
   private readonly failures = new Map<string, PendingFailure[]>();
@@ -234,6 +266,8 @@ export class FakeSlack {
     ['views.publish', (args) => this.publishView(args)],
     ['users.info', (args) => this.userInfo(args)],
     ['conversations.open', (args) => this.openConversation(args)],
+    ['conversations.info', (args) => this.conversationInfo(args)],
+    ['apps.connections.open', () => this.openSocketConnection()],
     ['usergroups.users.list', (args) => this.listUserGroupMembers(args)],
   ]);
 
@@ -245,6 +279,7 @@ export class FakeSlack {
     this.origin = `http://127.0.0.1:${address.port}`;
     this.apiUrl = `${this.origin}/api/`;
     this.botToken = options.botToken ?? DEFAULT_BOT_TOKEN;
+    this.appToken = options.appToken ?? DEFAULT_APP_TOKEN;
     this.botUserId = options.botUserId ?? DEFAULT_BOT_USER_ID;
     this.botId = options.botId ?? DEFAULT_BOT_ID;
     this.teamId = options.teamId ?? DEFAULT_TEAM_ID;
@@ -303,6 +338,36 @@ export class FakeSlack {
   /** Makes every call that names this channel fail with `channel_not_found`. */
   setChannelMissing(id: string): void {
     this.missingChannels.add(id);
+  }
+
+  /** Makes posts to this channel fail with `not_in_channel`, as when the app was never invited. */
+  setChannelNotMember(id: string): void {
+    this.nonMemberChannels.add(id);
+  }
+
+  /** Undoes {@link setChannelMissing} and {@link setChannelNotMember} for a channel. */
+  restoreChannel(id: string): void {
+    this.missingChannels.delete(id);
+    this.nonMemberChannels.delete(id);
+  }
+
+  /** Sets the WebSocket URL that `apps.connections.open` returns; unset, it fails with `internal_error`. */
+  setSocketModeUrl(url: string | undefined): void {
+    this.socketModeUrl = url;
+  }
+
+  /** Holds the next call of `method` until released, or drops it if the client disconnects first. */
+  holdNext(method: string): HeldCall {
+    let arrive = () => undefined as void;
+    let drop = (_dropped: boolean) => undefined as void;
+    let release = () => undefined as void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const dropped = new Promise<boolean>((resolve) => (drop = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const queue = this.holds.get(method) ?? [];
+    queue.push({ arrive, drop, released });
+    this.holds.set(method, queue);
+    return { arrived, dropped, release: () => release() };
   }
 
   /** Returns the direct message channel id the fake uses for a user. */
@@ -440,6 +505,7 @@ export class FakeSlack {
         return;
       }
       if (url.pathname.startsWith('/api/')) {
+        if (!(await this.waitIfHeld(url.pathname.slice('/api/'.length), request))) return;
         this.handleApiCall(url, request, raw, response);
       } else if (url.pathname.startsWith(RESPONSE_URL_PATH)) {
         this.handleResponseUrl(url, raw, response);
@@ -452,13 +518,30 @@ export class FakeSlack {
     }
   }
 
+  // Resolves true when the call may go on: not held, or released while its client still waits.
+  private async waitIfHeld(method: string, request: IncomingMessage): Promise<boolean> {
+    const hold = this.holds.get(method)?.shift();
+    if (hold === undefined) return true;
+    hold.arrive();
+    const closed = new Promise<'closed'>((resolve) => request.socket.once('close', () => resolve('closed')));
+    const outcome = await Promise.race([hold.released.then(() => 'released' as const), closed]);
+    hold.drop(outcome === 'closed');
+    return outcome === 'released';
+  }
+
   private handleApiCall(url: URL, request: IncomingMessage, raw: string, response: ServerResponse): void {
     const method = url.pathname.slice('/api/'.length);
     const parsed = parseApiArguments(request.headers['content-type'], raw);
     const body = withoutToken(parsed.args);
+    const injected = this.takeInjectedFailure(method);
+    if (injected === 'disconnect') {
+      this.record({ method, body, url: url.href, at: this.now(), status: 0, response: 'connection closed by fake' });
+      request.socket.destroy();
+      return;
+    }
     const reply =
-      this.takeInjectedFailure(method) ??
-      this.checkAuthentication(request, parsed.args) ??
+      injected ??
+      this.checkAuthentication(request, parsed.args, method) ??
       (parsed.error === undefined ? undefined : slackError(parsed.error)) ??
       this.dispatch(method, body);
     this.record({ method, body, url: url.href, at: this.now(), status: reply.status, response: reply.body });
@@ -473,7 +556,8 @@ export class FakeSlack {
     }
     const parsed = parseJsonObject(raw);
     const body = parsed ?? { unparsed: raw };
-    const reply = this.takeInjectedFailure('response_url') ?? checkResponseUrlPayload(parsed);
+    const injected = this.takeInjectedFailure('response_url');
+    const reply = (injected === 'disconnect' ? undefined : injected) ?? checkResponseUrlPayload(parsed);
     this.record({
       method: 'response_url',
       body,
@@ -492,7 +576,7 @@ export class FakeSlack {
     }
   }
 
-  private takeInjectedFailure(method: string): Reply | undefined {
+  private takeInjectedFailure(method: string): Reply | 'disconnect' | undefined {
     const queue = this.failures.get(method);
     const head = queue?.[0];
     if (queue === undefined || head === undefined) {
@@ -502,19 +586,21 @@ export class FakeSlack {
     if (head.remaining === 0) {
       queue.shift();
     }
-    return injectedFailureReply(head.failure);
+    return head.failure.disconnect === true ? 'disconnect' : injectedFailureReply(head.failure);
   }
 
   // Slack accepts the token as a Bearer header or as a `token` argument. It reports a missing or
   // wrong token with HTTP 200 and an error code.
-  private checkAuthentication(request: IncomingMessage, args: JsonObject): Reply | undefined {
+  private checkAuthentication(request: IncomingMessage, args: JsonObject, method: string): Reply | undefined {
     const header = request.headers.authorization;
     const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
     if (token === undefined || token === '') {
       return slackError('not_authed');
     }
-    return token === this.botToken ? undefined : slackError('invalid_auth');
+    // apps.connections.open takes the app-level token; every other method the bot token.
+    const expected = method === 'apps.connections.open' ? this.appToken : this.botToken;
+    return token === expected ? undefined : slackError('invalid_auth');
   }
 
   private dispatch(method: string, args: JsonObject): Reply {
@@ -554,6 +640,9 @@ export class FakeSlack {
     const channel = this.resolveChannel(args.channel);
     if (channel === undefined) {
       return slackError('channel_not_found');
+    }
+    if (this.nonMemberChannels.has(channel)) {
+      return slackError('not_in_channel');
     }
     const invalid = checkMessageContent(args);
     if (invalid !== undefined) {
@@ -697,6 +786,18 @@ export class FakeSlack {
     const [only] = userIds;
     const id = userIds.length === 1 && only !== undefined ? dmChannelIdFor(only) : `G${userIds.join('')}`;
     return slackOk({ channel: { id } });
+  }
+
+  private conversationInfo(args: JsonObject): Reply {
+    const channel = this.resolveChannel(args.channel);
+    if (channel === undefined) {
+      return slackError('channel_not_found');
+    }
+    return slackOk({ channel: { id: channel, is_archived: false, is_member: !this.nonMemberChannels.has(channel) } });
+  }
+
+  private openSocketConnection(): Reply {
+    return this.socketModeUrl === undefined ? slackError('internal_error') : slackOk({ url: this.socketModeUrl });
   }
 
   private listUserGroupMembers(args: JsonObject): Reply {

@@ -78,6 +78,10 @@ export interface TestAppOptions {
   processRole?: Config['processRole'];
   securityChannelId?: string | undefined;
   logger?: Logger;
+  /** Per-user request limit; off unless given, so suites can send many commands. */
+  rateLimit?: Config['rateLimit'];
+  redisUrl?: string;
+  appToken?: string;
 }
 
 /** Starts the real runtime (Bolt app, workers, outbox) against the test database and fake Slack. */
@@ -87,16 +91,17 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     slack: {
       botToken: options.fake.botToken,
       signingSecret: TEST_SIGNING_SECRET,
-      appToken: undefined,
+      appToken: options.appToken,
       apiUrl: options.fake.apiUrl,
     },
     port: 0,
     databaseUrl: options.environment.databaseUrl,
-    redisUrl: TEST_REDIS_URL,
+    redisUrl: options.redisUrl ?? TEST_REDIS_URL,
     redisPrefix: options.environment.redisPrefix,
     securityChannelId: 'securityChannelId' in options ? options.securityChannelId : SECURITY_CHANNEL,
     adminUserIds: options.admins ?? [],
     processRole: options.processRole ?? 'all',
+    rateLimit: options.rateLimit,
     logLevel: 'silent',
   };
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');

@@ -82,7 +82,7 @@ describe('manifest.yml', () => {
   it('requests exactly the bot scopes used', () => {
     const scopes = [...(manifest.oauth_config.scopes.bot as string[])].sort();
 
-    expect(scopes).toEqual(['chat:write', 'commands', 'users:read']);
+    expect(scopes).toEqual(['channels:read', 'chat:write', 'commands', 'groups:read', 'users:read']);
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
   });
 
