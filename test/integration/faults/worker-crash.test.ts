@@ -1,0 +1,161 @@
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FaultScenario, waitUntilPassed } from '../../support/fault-scenario.js';
+
+const ADMIN = 'UADMINWC';
+const USERS = ['UWCKILL1', 'UWCHOLD1', 'UWCTERM1', 'UWCTERM2'] as const;
+const [KILLED_USER, HELD_USER, TERM_USER, DOUBLE_TERM_USER] = USERS;
+// Every auditing transaction takes this advisory lock (src/services/audit.ts). Holding it from
+// the test stops an expiry job in the middle of its transaction.
+const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
+
+let scenario: FaultScenario;
+
+beforeAll(async () => {
+  scenario = await FaultScenario.create({ admin: ADMIN, users: USERS });
+});
+
+afterAll(async () => {
+  await scenario?.destroy();
+});
+
+/** Holds the audit chain lock on a connection of its own until `release` is called. */
+async function holdAuditLock(databaseUrl: string): Promise<{ release(): Promise<void> }> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
+  await sql`select pg_advisory_lock(${AUDIT_CHAIN_LOCK_KEY})`;
+  return {
+    release: async () => {
+      await sql`select pg_advisory_unlock(${AUDIT_CHAIN_LOCK_KEY})`;
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+describe('worker crash', () => {
+  it(
+    'activation ending while the worker is dead ends at restart',
+    async () => {
+      const worker = await scenario.startWorker();
+      const activation = await scenario.activateEndingIn(KILLED_USER, 6);
+      await scenario.waitForExpiryJob(activation.id);
+      // A kill while a post is in flight may repeat that post (see the NOTE in
+      // src/slack/notice-sender.ts); the next test covers a kill before Slack got it.
+      await scenario.waitForOutboxDrained();
+
+      worker.kill('SIGKILL');
+      await worker.exited;
+      await waitUntilPassed(activation.endsAt);
+      expect((await scenario.activation(activation.id)).status).toBe('active');
+
+      const restartedAt = Date.now();
+      await scenario.startWorker();
+      const ended = await scenario.waitUntilEnded(activation.id);
+      expect(ended.status).toBe('expired');
+      expect(ended.endedAt?.getTime()).toBeGreaterThanOrEqual(activation.endsAt.getTime());
+      expect(ended.endedAt?.getTime()).toBeGreaterThanOrEqual(restartedAt);
+
+      await scenario.waitForOutboxDrained();
+      const messages = scenario.activationMessages(activation, KILLED_USER);
+      expect(messages.started).toHaveLength(1);
+      expect(messages.announced).toHaveLength(1);
+      expect(messages.ended).toHaveLength(1);
+      expect(await scenario.auditCount(activation.id, 'activation.activated')).toBe(1);
+      expect(await scenario.auditCount(activation.id, 'activation.expired')).toBe(1);
+    },
+    120_000,
+  );
+
+  it(
+    'crash during a Slack call delays the message without repeating it',
+    async () => {
+      // The fake holds the next post before Slack would see it; the crash drops it unsent.
+      const held = scenario.fake.holdNext('chat.postMessage');
+      const activation = await scenario.activateEndingIn(HELD_USER, 120);
+      await held.arrived;
+      for (const worker of scenario.workers) worker.kill('SIGKILL');
+      expect(await held.dropped).toBe(true);
+
+      await scenario.startWorker();
+      await scenario.waitForOutboxDrained(60_000);
+      const messages = scenario.activationMessages(activation, HELD_USER);
+      expect(messages.started).toHaveLength(1);
+      expect(messages.announced).toHaveLength(1);
+      const retried = await scenario.web.sql<{ attempts: number }[]>`
+        select attempts from outbox where payload->'notice'->>'activationId' = ${activation.id} and attempts > 1`;
+      expect(retried.length).toBeGreaterThanOrEqual(1);
+    },
+    120_000,
+  );
+});
+
+describe('worker shutdown', () => {
+  it(
+    'SIGTERM during a job finishes the job and exits 0',
+    async () => {
+      const worker = await scenario.startWorker();
+      const activation = await scenario.activateEndingIn(TERM_USER, 3);
+      await scenario.waitForExpiryJob(activation.id);
+      const lock = await holdAuditLock(scenario.environment.databaseUrl);
+      try {
+        await waitUntilPassed(activation.endsAt);
+        await expectJobActive(activation.id);
+        worker.kill('SIGTERM');
+        await worker.waitForOutput(/shutting down/);
+        expect(worker.child.exitCode).toBeNull();
+      } finally {
+        await lock.release();
+      }
+
+      expect(await worker.exited).toBe(0);
+      const ended = await scenario.activation(activation.id);
+      expect(ended.status).toBe('expired');
+      expect(await scenario.auditCount(activation.id, 'activation.expired')).toBe(1);
+
+      // The ended DM was committed with the expiry; whichever worker runs next delivers it.
+      await scenario.startWorker();
+      await scenario.waitForOutboxDrained();
+      expect(scenario.activationMessages(activation, TERM_USER).ended).toHaveLength(1);
+    },
+    120_000,
+  );
+
+  it(
+    'second SIGTERM exits at once and the restart ends the activation',
+    async () => {
+      const worker = scenario.workers.at(-1);
+      if (worker === undefined) throw new Error('no running worker');
+      const activation = await scenario.activateEndingIn(DOUBLE_TERM_USER, 3);
+      await scenario.waitForExpiryJob(activation.id);
+      const lock = await holdAuditLock(scenario.environment.databaseUrl);
+      try {
+        await waitUntilPassed(activation.endsAt);
+        await expectJobActive(activation.id);
+        worker.kill('SIGTERM');
+        await worker.waitForOutput(/shutting down/);
+        worker.kill('SIGTERM');
+        expect(await worker.exited).toBe(1);
+        expect((await scenario.activation(activation.id)).status).toBe('active');
+      } finally {
+        await lock.release();
+      }
+
+      await scenario.startWorker();
+      const ended = await scenario.waitUntilEnded(activation.id);
+      expect(ended.status).toBe('expired');
+      await scenario.waitForOutboxDrained();
+      expect(scenario.activationMessages(activation, DOUBLE_TERM_USER).ended).toHaveLength(1);
+      expect(await scenario.auditCount(activation.id, 'activation.expired')).toBe(1);
+    },
+    120_000,
+  );
+});
+
+async function expectJobActive(activationId: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const state = await scenario.expiryJobState(activationId);
+    if (state === 'active') return;
+    if (Date.now() > deadline) throw new Error(`expiry job of ${activationId} is ${state}, not active`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
