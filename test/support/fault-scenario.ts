@@ -47,6 +47,8 @@ export class FaultScenario {
     readonly web: TestApp,
   ) {
     this.queueConnection = new Redis(environment.redisUrl, { maxRetriesPerRequest: null });
+    // Tests stop Redis on purpose; the reconnect errors are expected.
+    this.queueConnection.on('error', () => undefined);
     this.expiryQueue = new Queue(EXPIRY_QUEUE, { connection: this.queueConnection, prefix: environment.redisPrefix });
   }
 

@@ -48,6 +48,8 @@ export async function startPrivateRedis(options: { maxmemoryPolicy?: string } = 
     child = spawn(binary, args, { stdio: 'ignore' });
     await waitFor(`redis-server on ${port}`, async () => {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      // Refused connections are expected until the server listens.
+      probe.on('error', () => undefined);
       try {
         await probe.connect();
         return (await probe.ping()) === 'PONG';
