@@ -25,6 +25,7 @@ import { countOutbox } from './services/outbox.js';
 import { seedRoleCatalog } from './services/roles.js';
 import { countActivationsByState } from './services/stats.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
+import { toBoltLogger } from './slack/bolt-logger.js';
 import { createNoticeSender } from './slack/notice-sender.js';
 import { createRequestRateLimiter } from './slack/rate-limit.js';
 import { checkSecurityChannel } from './slack/security-channel-check.js';
@@ -87,6 +88,7 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
     const context: ServiceContext = { db: database.db, clock, logger, securityChannelId: config.securityChannelId };
     const slackClient = new WebClient(config.slack.botToken, {
       ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+      logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
       retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
       timeout: OUTBOX_SLACK_TIMEOUT_MS,
     });
@@ -153,6 +155,7 @@ async function startWorkerRole(
   // records it before sending and waits as long as a 429's Retry-After asks.
   const outboxClient = new WebClient(config.slack.botToken, {
     ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+    logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: OUTBOX_SLACK_TIMEOUT_MS,
