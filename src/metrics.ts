@@ -35,7 +35,7 @@ export interface MetricSources {
  */
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'pim_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'pim_' });
   const registers = [registry];
   return {
     registry,

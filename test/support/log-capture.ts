@@ -8,6 +8,8 @@ export interface CapturedLog {
   lines(): Record<string, unknown>[];
   /** Lines whose `msg` contains `text`. */
   find(text: string): Record<string, unknown>[];
+  /** Every line written so far, as the JSON text pino wrote. */
+  rawLines(): string[];
 }
 
 /** Creates a logger at `level` that keeps its output in memory. */
@@ -24,5 +26,6 @@ export function captureLog(level = 'debug'): CapturedLog {
     logger: createLogger(level, stream),
     lines,
     find: (text) => lines().filter((line) => typeof line.msg === 'string' && line.msg.includes(text)),
+    rawLines: () => [...raw],
   };
 }
