@@ -84,8 +84,8 @@ export class FaultScenario {
     return scenario;
   }
 
-  /** Starts a worker process and waits until its `/readyz` answers 200. */
-  async startWorker(role: 'worker' | 'all' = 'worker'): Promise<AppProcess & { port: number }> {
+  /** Starts an app process (a worker unless `role` says otherwise) and waits until its `/readyz` returns 200. */
+  async startProcess(role: 'worker' | 'web' | 'all' = 'worker'): Promise<AppProcess & { port: number }> {
     const port = await freePort();
     const worker = startAppProcess(
       appEnv({
@@ -102,7 +102,7 @@ export class FaultScenario {
     );
     this.workers.push(worker);
     await eventually(async () => {
-      if (worker.child.exitCode !== null) throw new Error(`worker exited during start-up:\n${worker.output()}`);
+      if (worker.child.exitCode !== null) throw new Error(`${role} process exited during start-up:\n${worker.output()}`);
       const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
       return response?.status === 200 ? true : undefined;
     }, 45_000);
@@ -188,7 +188,7 @@ export class FaultScenario {
     };
   }
 
-  /** Kills every worker still running, stops the web app and drops the database and keys. */
+  /** Kills every process still running, stops the web app and drops the database and keys. */
   async destroy(): Promise<void> {
     for (const worker of this.workers) worker.kill('SIGKILL');
     await Promise.all(this.workers.map((worker) => worker.exited));

@@ -17,7 +17,7 @@ let workerPort: number;
 beforeAll(async () => {
   server = await startPrivatePostgres();
   scenario = await FaultScenario.create({ admin: ADMIN, users: [STATUS_USER, MIDWAY_USER, DUE_USER], postgresUrl: server.url });
-  workerPort = (await scenario.startWorker()).port;
+  workerPort = (await scenario.startProcess()).port;
 });
 
 afterAll(async () => {

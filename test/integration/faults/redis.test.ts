@@ -20,7 +20,7 @@ beforeAll(async () => {
     users: [...FLUSH_USERS, DOWN_USER, LATER_USER],
     redisUrl: redis.url,
   });
-  workerPort = (await scenario.startWorker()).port;
+  workerPort = (await scenario.startProcess()).port;
 });
 
 afterAll(async () => {

@@ -1,10 +1,12 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultScenario, waitUntilPassed } from '../../support/fault-scenario.js';
+import { eventually, replyTo, TEST_SIGNING_SECRET } from '../../support/harness.js';
+import { SlackSender } from '../../support/slack-requests.js';
 
 const ADMIN = 'UADMINWC';
-const USERS = ['UWCKILL1', 'UWCHOLD1', 'UWCTERM1', 'UWCTERM2'] as const;
-const [KILLED_USER, HELD_USER, TERM_USER, DOUBLE_TERM_USER] = USERS;
+const USERS = ['UWCKILL1', 'UWCHOLD1', 'UWCTERM1', 'UWCTERM2', 'UWCWEBT1'] as const;
+const [KILLED_USER, HELD_USER, TERM_USER, DOUBLE_TERM_USER, WEB_TERM_USER] = USERS;
 // Every auditing transaction takes this advisory lock (src/services/audit.ts). Holding it from
 // the test stops an expiry job in the middle of its transaction.
 const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
@@ -35,7 +37,7 @@ describe('worker crash', () => {
   it(
     'activation ending while the worker is dead ends at restart',
     async () => {
-      const worker = await scenario.startWorker();
+      const worker = await scenario.startProcess();
       const activation = await scenario.activateEndingIn(KILLED_USER, 6);
       await scenario.waitForExpiryJob(activation.id);
       // A kill while a post is in flight may repeat that post (see the NOTE in
@@ -48,7 +50,7 @@ describe('worker crash', () => {
       expect((await scenario.activation(activation.id)).status).toBe('active');
 
       const restartedAt = Date.now();
-      await scenario.startWorker();
+      await scenario.startProcess();
       const ended = await scenario.waitUntilEnded(activation.id);
       expect(ended.status).toBe('expired');
       expect(ended.endedAt?.getTime()).toBeGreaterThanOrEqual(activation.endsAt.getTime());
@@ -75,7 +77,7 @@ describe('worker crash', () => {
       for (const worker of scenario.workers) worker.kill('SIGKILL');
       expect(await held.dropped).toBe(true);
 
-      await scenario.startWorker();
+      await scenario.startProcess();
       await scenario.waitForOutboxDrained(60_000);
       const messages = scenario.activationMessages(activation, HELD_USER);
       expect(messages.started).toHaveLength(1);
@@ -92,7 +94,7 @@ describe('worker shutdown', () => {
   it(
     'SIGTERM during a job finishes the job and exits 0',
     async () => {
-      const worker = await scenario.startWorker();
+      const worker = await scenario.startProcess();
       const activation = await scenario.activateEndingIn(TERM_USER, 3);
       await scenario.waitForExpiryJob(activation.id);
       const lock = await holdAuditLock(scenario.environment.databaseUrl);
@@ -112,7 +114,7 @@ describe('worker shutdown', () => {
       expect(await scenario.auditCount(activation.id, 'activation.expired')).toBe(1);
 
       // The ended DM was committed with the expiry; whichever worker runs next delivers it.
-      await scenario.startWorker();
+      await scenario.startProcess();
       await scenario.waitForOutboxDrained();
       expect(scenario.activationMessages(activation, TERM_USER).ended).toHaveLength(1);
     },
@@ -139,7 +141,7 @@ describe('worker shutdown', () => {
         await lock.release();
       }
 
-      await scenario.startWorker();
+      await scenario.startProcess();
       const ended = await scenario.waitUntilEnded(activation.id);
       expect(ended.status).toBe('expired');
       await scenario.waitForOutboxDrained();
@@ -147,6 +149,47 @@ describe('worker shutdown', () => {
       expect(await scenario.auditCount(activation.id, 'activation.expired')).toBe(1);
     },
     120_000,
+  );
+});
+
+describe('web shutdown', () => {
+  it(
+    'SIGTERM stops new requests and finishes the one in hand',
+    async () => {
+      const web = await scenario.startProcess('web');
+      const sender = new SlackSender({ baseUrl: `http://127.0.0.1:${web.port}`, signingSecret: TEST_SIGNING_SECRET, fake: scenario.fake });
+      const lock = await holdAuditLock(scenario.environment.databaseUrl);
+      let responseUrl: string;
+      try {
+        const sent = await sender.command(WEB_TERM_USER, 'activate password 30m in flight');
+        expect(sent.status).toBe(200);
+        responseUrl = sent.responseUrl;
+        await eventually(async () => {
+          const [row] = await scenario.web.sql<{ waiting: number }[]>`
+            select count(*)::int as waiting from pg_locks where locktype = 'advisory' and not granted`;
+          return (row?.waiting ?? 0) > 0 ? true : undefined;
+        });
+        web.kill('SIGTERM');
+        await web.waitForOutput(/shutting down/);
+        await eventually(async () => {
+          const refused = await fetch(`http://127.0.0.1:${web.port}/readyz`).then(
+            () => false,
+            () => true,
+          );
+          return refused ? true : undefined;
+        });
+        expect(web.child.exitCode).toBeNull();
+      } finally {
+        await lock.release();
+      }
+
+      expect(await replyTo(scenario.fake, responseUrl)).toContain('is active for 30 minutes');
+      expect(await web.exited).toBe(0);
+      const [row] = await scenario.web.sql<{ status: string }[]>`
+        select status from activations where user_id = ${WEB_TERM_USER}`;
+      expect(row?.status).toBe('active');
+    },
+    90_000,
   );
 });
 
