@@ -26,7 +26,7 @@ const POLL_INTERVAL_MS = 2_000;
 /** Retry delays double from the first to the cap; after the last attempt the row is failed. */
 const FIRST_RETRY_DELAY_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
-/** About 2.5 hours of retries with the delays above. Rate-limited attempts do not count. */
+/** About 2.6 hours of retries with the delays above. Rate-limited attempts do not count. */
 const MAX_ATTEMPTS = 25;
 /** Marking a sent row delivered is retried this often while Postgres is away, so it is not sent again. */
 const MARK_DELIVERED_RETRY_MS = 500;
