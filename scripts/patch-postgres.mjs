@@ -6,7 +6,8 @@
 // A transaction whose connection dies sends ROLLBACK on that closed connection and triggers it.
 // `closed()` also cancels a pending write without clearing `nextWriteTimer`, which leaves the
 // connection unable to send its next start-up message after it reconnects.
-// Reported upstream as porsager/postgres issues 1154 and 1208 (open when this was written).
+// The upstream reports (github.com/porsager/postgres issues 1154 and 1208) were open when
+// this was written; remove the script once a postgres.js release guards nextWrite.
 //
 // The patch makes a write on a closed connection reject its queries with CONNECTION_CLOSED,
 // and resets the write buffer when the connection closes. It is idempotent, and it fails the

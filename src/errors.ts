@@ -111,7 +111,7 @@ export class PermanentDeliveryError extends Error {
 }
 
 /**
- * A delivery that failed for now and may succeed later: Slack rate limits, 5xx answers, network
+ * A delivery that failed for now and may succeed later: Slack rate limits, 5xx responses, network
  * errors, or a target the administrators must fix (the app not invited to the security channel).
  * `retryAfterMs` is set when the server said how long to wait (HTTP 429 `Retry-After`).
  */

@@ -9,7 +9,7 @@ import { readSecurityChannelStatus } from './services/security-channel.js';
 import type { SocketModeStatus } from './slack/socket-connection.js';
 import { withTimeout } from './timeout.js';
 
-// A readiness probe must answer before the orchestrator's own timeout, even when a
+// A readiness probe must respond before the orchestrator's own timeout, even when a
 // dependency hangs instead of refusing.
 const READINESS_CHECK_TIMEOUT_MS = 2_000;
 
@@ -20,7 +20,7 @@ export interface OpsRoute {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-/** What the health and metrics endpoints read. */
+/** Sources of the health and metrics endpoints. */
 export interface HealthSources {
   sql: postgres.Sql;
   db: Database;

@@ -16,8 +16,8 @@ async function main(): Promise<void> {
   }
   const config = loaded.config;
   const logger = createLogger(config.logLevel);
-  // A rejection nobody handled is a bug, but one lost promise must not end the process and
-  // with it every expiry and delivery in progress.
+  // An unhandled rejection is a bug, but one lost promise must not end the process and with it
+  // every expiry and delivery in progress.
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason }, 'unhandled promise rejection');
   });

@@ -9,7 +9,7 @@ export const REQUIRED_EVICTION_POLICY = 'noeviction';
 
 /**
  * The Redis connections of one process. BullMQ workers block on Redis and need unlimited
- * retries per request; everything else (queue writes, rate limits, health checks) fails fast
+ * retries per request. Everything else (queue writes, rate limits, health checks) fails fast
  * while Redis is away, so a caller retries on its own schedule instead of hanging.
  */
 export interface RedisConnections {

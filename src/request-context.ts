@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** How a Slack request ended, for the `pim_slack_requests_total` metric. */
+/** Outcome of a Slack request, for the `pim_slack_requests_total` metric. */
 export type RequestOutcome = 'ok' | 'rejected' | 'unavailable' | 'error' | 'rate_limited';
 
 /** Ids of the request or job being handled, added to every log line written while it runs. */

@@ -56,7 +56,7 @@ export interface Runtime {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/** Thrown when start-up cannot continue; `message` says what to fix. */
+/** Thrown when start-up cannot continue. Its `message` names the variable and the fix. */
 export class StartupError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -151,8 +151,8 @@ async function startWorkerRole(
   const workers = startWorkers(redis.blocking, config.redisPrefix, context, logger.child({ component: 'worker' }), metrics);
   stopper.add('workers', () => workers.close(), { phase: 'work', onTimeout: () => workers.close(true) });
 
-  // The outbox's client never retries by itself: every attempt goes through the outbox, which
-  // records it before sending and waits as long as a 429's Retry-After asks.
+  // The outbox's client never retries by itself. Every attempt goes through the outbox, which
+  // records it before sending and waits for the time in a 429's Retry-After.
   const outboxClient = new WebClient(config.slack.botToken, {
     ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
     logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
@@ -185,6 +185,7 @@ async function startWebRole(
     config.rateLimit === undefined
       ? undefined
       : createRequestRateLimiter(redis.commands, `${config.redisPrefix}:ratelimit`, config.rateLimit);
+
   const app: SlackApp = createSlackApp(
     {
       botToken: config.slack.botToken,
@@ -200,6 +201,7 @@ async function startWebRole(
     { context, logger },
     logger,
   );
+
   let port: number | undefined;
   const socket = app.socket;
   if (socket !== undefined) {
@@ -210,16 +212,13 @@ async function startWebRole(
   }
   const listening = await app.start();
   port ??= listening;
-  // First stop receiving, then let the handlers already running finish.
+
+  // First stop receiving, then let the handlers already running finish. The stopper bounds the
+  // wait and logs the handlers it gives up on.
   stopper.add('slack receiver', () => app.stop(), { phase: 'intake' });
-  stopper.add(
-    'slack handlers',
-    async () => {
-      const left = await inFlight.drain(Number.POSITIVE_INFINITY);
-      if (left > 0) logger.warn({ left }, 'stopped with Slack handlers still running');
-    },
-    { phase: 'intake' },
-  );
+  stopper.add('slack handlers', () => inFlight.drain(Number.POSITIVE_INFINITY).then(() => undefined), {
+    phase: 'intake',
+  });
   logger.info({ port, mode: config.slack.appToken === undefined ? 'http' : 'socket' }, 'slack-pim is listening for Slack requests');
   return { port, socket };
 }

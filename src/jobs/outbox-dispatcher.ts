@@ -46,9 +46,9 @@ export type Deliver = (delivery: OutboxDelivery) => Promise<void>;
 
 /**
  * Delivers outbox rows after their transactions commit. Wakes on NOTIFY and polls as a
- * fallback. Rows are claimed with `FOR UPDATE SKIP LOCKED`, and the claim increments
- * `attempts` and sets a lease in the same statement, so several processes share the work, each
- * row is sent by one of them at a time, and every attempt is on record before it is made.
+ * fallback. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several processes share the work
+ * and one of them at a time sends each row. The claim increments `attempts` and sets a lease in
+ * the same statement, so every attempt is on record before it is made.
  */
 export class OutboxDispatcher {
   private readonly db: Database;

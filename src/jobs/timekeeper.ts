@@ -20,8 +20,8 @@ const REDIS_CHECK_TIMEOUT_MS = 2_000;
 const DELIVERED_OUTBOX_RETENTION_MS = 7 * 24 * 3600_000;
 
 /**
- * Keeps expiry on time from Postgres, whatever happens to Redis. Runs in every worker process
- * on a local timer (not a BullMQ scheduler, which a flushed Redis would lose):
+ * Keeps expiry on time from Postgres when Redis loses jobs or goes away. Runs in every worker
+ * process on a local timer (not a BullMQ scheduler, which a flushed Redis would lose):
  * - every SWEEP_INTERVAL_MS, ends overdue activations and re-creates missing expiry jobs;
  * - every REDIS_CHECK_INTERVAL_MS, checks a marker key written after the last rebuild. A missing
  *   marker means Redis was flushed, restarted without persistence or replaced, so the jobs are

@@ -7,7 +7,7 @@ export const SECURITY_CHANNEL_STATUS_KEY = 'security_channel_status';
 
 /**
  * What slack-pim last learned about posting to the security channel. `problem` is `null` while
- * posts go through; otherwise it holds Slack's error code (`channel_not_found`,
+ * posts go through; otherwise it contains Slack's error code (`channel_not_found`,
  * `not_in_channel`, `is_archived`, `missing_scope`, …) and when it was first seen.
  */
 export interface SecurityChannelStatus {

@@ -39,7 +39,7 @@ export interface SlackApp {
 // Few quick retries: a modal's trigger expires after 3 seconds, and the outbox retries messages
 // on its own schedule. Rate-limited calls still wait for Retry-After (the client's default).
 const HANDLER_RETRY_CONFIG = { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 };
-// Handlers answer within Slack's budget or not at all, so a hung call is cut off.
+// A handler's reply is useless long after Slack's 3-second budget, so a hung call is cut off.
 const HANDLER_REQUEST_TIMEOUT_MS = 10_000;
 
 /**

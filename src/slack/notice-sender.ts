@@ -101,7 +101,7 @@ export function classifySlackError(error: unknown, channel: string): unknown {
     return new RetryableDeliveryError(code, message, { cause: error });
   }
   if (error instanceof WebAPIHTTPError) {
-    return new RetryableDeliveryError(`http_${error.statusCode}`, `Slack answered HTTP ${error.statusCode}`, {
+    return new RetryableDeliveryError(`http_${error.statusCode}`, `Slack returned HTTP ${error.statusCode}`, {
       cause: error,
     });
   }

@@ -18,7 +18,7 @@ export interface RateLimitSettings {
 /**
  * Creates a limiter shared by every process through Redis (rate-limiter-flexible's atomic
  * counter). While Redis is unreachable each process counts in memory instead, so the limit
- * still holds per process and requests are not rejected for Redis's sake.
+ * still applies per process and requests are not rejected for Redis's sake.
  */
 export function createRequestRateLimiter(redis: Redis, keyPrefix: string, settings: RateLimitSettings): RequestRateLimiter {
   const options = { points: settings.requests, duration: settings.windowSeconds, keyPrefix };

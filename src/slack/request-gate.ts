@@ -7,7 +7,7 @@ import type { Metrics, SlackRequestType } from '../metrics.js';
 import { currentRequestOutcome, runWithLogFields, setRequestOutcome, type LogFields } from '../request-context.js';
 import type { RequestRateLimiter } from './rate-limit.js';
 
-/** What every Slack request passes through before Bolt's listeners see it. */
+/** Dependencies of the gate that every Slack request passes before Bolt's listeners see it. */
 export interface RequestGateOptions {
   logger: Logger;
   metrics: Metrics;
@@ -23,11 +23,11 @@ interface RequestInfo {
 }
 
 /**
- * Returns the object Bolt's receiver should dispatch to: `app`, with `processEvent` wrapped so
- * every request gets a `requestId` and its user on every log line, a rate-limit check, an ack
- * latency and outcome in the metrics, and a place in `inFlight` until its handler finishes.
- * Install it with `receiver.init(gate)` after the App is built (the App's constructor has
- * called `init` with itself).
+ * Wraps `app.processEvent` for Bolt's receiver to dispatch to. Every request then gets a
+ * `requestId` and its user on every log line, a rate-limit check, its ack latency and outcome
+ * in the metrics, and a place in `inFlight` until its handler finishes. Install the result with
+ * `receiver.init(gate)` after the App is built, because the App's constructor calls `init` with
+ * itself.
  */
 export function createRequestGate(app: App, options: RequestGateOptions): App {
   const gate = Object.create(app) as App;

@@ -3,17 +3,17 @@ import type { Logger } from '../logger.js';
 import type { ServiceContext } from '../services/context.js';
 import { recordSecurityChannelOk, recordSecurityChannelProblem } from '../services/security-channel.js';
 
-// The conversations.info answer that means posts to the channel will fail until someone acts.
-// Others (missing_scope on an app installed before channels:read was asked for, network errors)
-// say nothing about posting, so they are only logged.
+// The conversations.info error that means posts to the channel fail until someone acts. Other
+// errors (missing_scope on an app installed before it requested channels:read, network errors)
+// tell nothing about posting, so they are only logged.
 // https://docs.slack.dev/reference/methods/conversations.info#errors
 const CHANNEL_NOT_FOUND = 'channel_not_found';
 
 /**
  * Checks at start-up that the app can post to the security channel, with `conversations.info`
- * (scopes `channels:read` and `groups:read`): the channel must exist, not be archived, and have
+ * (scopes `channels:read` and `groups:read`). The channel must exist, not be archived, and have
  * the app as a member. A problem is logged at error and recorded for `/readyz` and the
- * dashboard; start-up goes on, and the posts wait in the outbox until it is fixed.
+ * dashboard. Start-up goes on, and the posts wait in the outbox until the problem is fixed.
  */
 export async function checkSecurityChannel(
   client: WebClient,

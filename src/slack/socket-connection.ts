@@ -27,9 +27,9 @@ export interface SocketModeStatus {
 }
 
 /**
- * Keeps the Socket Mode connection open. The client's own reconnect is turned off (its failed
- * reconnects reject a promise nobody handles, which ends a Node process), so this class
- * reconnects after every drop or refusal with exponential backoff, and records the gaps.
+ * Keeps the Socket Mode connection open. The client's own reconnect is turned off, because a failed
+ * reconnect rejects a promise that the client never handles, which ends a Node process. This
+ * class reconnects after every drop or refusal with exponential backoff, and records the gaps.
  */
 export class SocketConnection {
   private readonly client: SocketModeClient;

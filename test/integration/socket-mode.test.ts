@@ -10,7 +10,7 @@ import { slashCommandBody } from '../support/slack-requests.js';
 
 const USER = 'USOCKET1';
 
-/** A stand-in for Slack's Socket Mode endpoint: says hello to each client and records its acks. */
+/** A stand-in for Slack's Socket Mode endpoint that sends `hello` to each client and records its acks. */
 class FakeSocketServer {
   private server: WebSocketServer | undefined;
   readonly sockets: WebSocket[] = [];

@@ -156,16 +156,16 @@ export interface InjectedFailure {
   /** Number of consecutive calls that fail (default 1). */
   times?: number;
   /**
-   * Closes the connection without answering, after recording the call with status 0: a network
-   * error whose outcome the client cannot know. `status` and `error` are then ignored.
+   * Closes the connection without a response, after recording the call with status 0. This is a
+   * network error whose outcome the client cannot know. `status` and `error` are then ignored.
    */
   disconnect?: boolean;
 }
 
 /**
- * A call that {@link FakeSlack.holdNext} holds before the fake looks at it. Slack has not seen a
- * held call: it is recorded and answered only when released, and dropped unrecorded when the
- * client goes away first (a crash before Slack got the request).
+ * A call that {@link FakeSlack.holdNext} keeps waiting before the fake looks at it, as if it had
+ * not reached Slack yet. It is recorded and answered only when released, and dropped unrecorded
+ * when the client goes away first (a crash before Slack got the request).
  */
 export interface HeldCall {
   /** Resolves when a call arrives and is being held. */

@@ -84,7 +84,7 @@ export class FaultScenario {
     return scenario;
   }
 
-  /** Starts an app process (a worker unless `role` says otherwise) and waits until its `/readyz` returns 200. */
+  /** Starts an app process in `role` (a worker by default) and waits until its `/readyz` returns 200. */
   async startProcess(role: 'worker' | 'web' | 'all' = 'worker'): Promise<AppProcess & { port: number }> {
     const port = await freePort();
     const worker = startAppProcess(

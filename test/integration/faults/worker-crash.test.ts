@@ -40,8 +40,8 @@ describe('worker crash', () => {
       const worker = await scenario.startProcess();
       const activation = await scenario.activateEndingIn(KILLED_USER, 6);
       await scenario.waitForExpiryJob(activation.id);
-      // A kill while a post is in flight may repeat that post (see the NOTE in
-      // src/slack/notice-sender.ts); the next test covers a kill before Slack got it.
+      // A kill while a post is in flight may repeat that post, as the NOTE in
+      // src/slack/notice-sender.ts explains. The next test covers a kill before Slack got it.
       await scenario.waitForOutboxDrained();
 
       worker.kill('SIGKILL');
@@ -71,8 +71,8 @@ describe('worker crash', () => {
     'crash during a Slack call delays the message without repeating it',
     async () => {
       // The activation owes two posts (the DM and the security post), sent together. The fake
-      // holds both before Slack would see them, and the crash drops them unsent. A post that
-      // Slack had already accepted would be sent again (see the NOTE in src/slack/notice-sender.ts).
+      // keeps both from reaching Slack, and the crash drops them unsent. A post that Slack had
+      // already accepted would be sent again (see the NOTE in src/slack/notice-sender.ts).
       await scenario.startProcess();
       const held = [scenario.fake.holdNext('chat.postMessage'), scenario.fake.holdNext('chat.postMessage')];
       const activation = await scenario.activateEndingIn(HELD_USER, 120);
