@@ -18,7 +18,7 @@ beforeAll(async () => {
   server = await startPrivatePostgres();
   scenario = await FaultScenario.create({ admin: ADMIN, users: [STATUS_USER, MIDWAY_USER, DUE_USER], postgresUrl: server.url });
   workerPort = (await scenario.startProcess()).port;
-});
+}, 120_000);
 
 afterAll(async () => {
   await server?.start().catch(() => undefined);

@@ -21,7 +21,7 @@ beforeAll(async () => {
     redisUrl: redis.url,
   });
   workerPort = (await scenario.startProcess()).port;
-});
+}, 120_000);
 
 afterAll(async () => {
   await redis?.start().catch(() => undefined);

@@ -15,7 +15,7 @@ let scenario: FaultScenario;
 
 beforeAll(async () => {
   scenario = await FaultScenario.create({ admin: ADMIN, users: USERS });
-});
+}, 120_000);
 
 afterAll(async () => {
   await scenario?.destroy();
