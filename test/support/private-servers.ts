@@ -43,9 +43,13 @@ export async function startPrivateRedis(options: { maxmemoryPolicy?: string } = 
   let child: ReturnType<typeof spawn> | undefined;
 
   const start = async () => {
+    if (child !== undefined && child.exitCode === null) return;
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     if (options.maxmemoryPolicy !== undefined) args.push('--maxmemory-policy', options.maxmemoryPolicy);
-    child = spawn(binary, args, { stdio: 'ignore' });
+    const started = spawn(binary, args, { stdio: 'ignore' });
+    child = started;
+    // A test that fails before its clean-up must not leave the server running.
+    process.once('exit', () => started.kill('SIGKILL'));
     await waitFor(`redis-server on ${port}`, async () => {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       // Refused connections are expected until the server listens.
@@ -129,6 +133,15 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     run('pg_ctl', ['-D', dataDir, '-m', 'fast', '-w', '-t', '30', 'stop']);
   };
   await start();
+  // A test that fails before its clean-up must not leave the cluster running.
+  process.once('exit', () => {
+    try {
+      run('pg_ctl', ['-D', dataDir, '-m', 'immediate', 'stop']);
+    } catch {
+      // Already stopped.
+    }
+    rmSync(baseDir, { recursive: true, force: true });
+  });
   return {
     url: `postgres://postgres@127.0.0.1:${port}`,
     port,
