@@ -171,6 +171,8 @@ function startApp(fake: FakeSlack, store: BenchStore, name: string): Promise<Chi
     securityChannelId: SECURITY_CHANNEL,
     adminUserIds: ADMINS,
     processRole: 'all',
+    // Load comes from a handful of simulated users, far over any per-user limit.
+    rateLimit: undefined,
     // The default level of `npm start`, so the app pays for its logs as in production.
     logLevel: 'info',
   };

@@ -3,6 +3,13 @@ import { z } from 'zod';
 /** Default Postgres database; created on first start when it does not exist. */
 export const DEFAULT_DATABASE_URL = 'postgres://localhost:5432/pim';
 
+/**
+ * Commands, clicks and form submissions each user may send per window, across all processes.
+ * A person rarely sends more than a few a minute; the limit stops scripts and stuck clients
+ * from flooding approvers and the security channel.
+ */
+export const DEFAULT_RATE_LIMIT = { requests: 30, windowSeconds: 60 } as const;
+
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
 const SLACK_CHANNEL_ID = /^[CG][A-Z0-9]{2,}$/;
 
@@ -94,6 +101,23 @@ const envSchema = z
       emptyAsUndefined,
       z.enum(['all', 'web', 'worker'], { error: 'must be web, worker or unset (both)' }).default('all'),
     ),
+    PIM_RATE_LIMIT_REQUESTS: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number({ error: 'must be a whole number of requests, or 0 to turn the limit off' })
+        .int('must be a whole number of requests, or 0 to turn the limit off')
+        .min(0, 'must be 0 (no limit) or more')
+        .default(DEFAULT_RATE_LIMIT.requests),
+    ),
+    PIM_RATE_LIMIT_WINDOW_SECONDS: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number({ error: 'must be a whole number of seconds between 1 and 86400' })
+        .int('must be a whole number of seconds between 1 and 86400')
+        .min(1, 'must be between 1 and 86400 seconds')
+        .max(86_400, 'must be between 1 and 86400 seconds')
+        .default(DEFAULT_RATE_LIMIT.windowSeconds),
+    ),
     LOG_LEVEL: z.preprocess(
       emptyAsUndefined,
       z
@@ -119,6 +143,8 @@ export interface Config {
   securityChannelId: string | undefined;
   adminUserIds: string[];
   processRole: 'all' | 'web' | 'worker';
+  /** Per-user request limit; `undefined` when PIM_RATE_LIMIT_REQUESTS is 0. */
+  rateLimit: { requests: number; windowSeconds: number } | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -196,6 +222,10 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       securityChannelId: value.PIM_SECURITY_CHANNEL,
       adminUserIds: value.PIM_ADMINS,
       processRole: value.PIM_PROCESS,
+      rateLimit:
+        value.PIM_RATE_LIMIT_REQUESTS === 0
+          ? undefined
+          : { requests: value.PIM_RATE_LIMIT_REQUESTS, windowSeconds: value.PIM_RATE_LIMIT_WINDOW_SECONDS },
       logLevel: value.LOG_LEVEL,
     },
   };

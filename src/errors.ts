@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from './logger.js';
+import { setRequestOutcome } from './request-context.js';
 
 /** Stable codes for problems a user can fix; branch on these, never on message text. */
 export type UserErrorCode =
@@ -77,17 +78,21 @@ const UNAVAILABLE_CODES = new Set([
  */
 export function describeErrorForUser(error: unknown, logger: Logger): ErrorReply {
   if (error instanceof UserError) {
+    setRequestOutcome('rejected');
     logger.warn({ code: error.code }, 'request rejected');
     return { text: error.message, referenceId: undefined };
   }
   const referenceId = randomBytes(4).toString('hex');
   if (isUnavailableError(error)) {
     logger.error({ err: error, referenceId }, 'dependency unavailable while handling a request');
+    setRequestOutcome('unavailable');
     return {
-      text: `slack-pim is temporarily unavailable, so nothing was changed. Try again in a minute. (reference ${referenceId})`,
+      // Not "nothing changed": a connection lost during COMMIT leaves the outcome unknown.
+      text: `slack-pim is temporarily unavailable. Try again in a minute; \`/pim status\` shows whether anything changed. (reference ${referenceId})`,
       referenceId,
     };
   }
+  setRequestOutcome('error');
   logger.error({ err: error, referenceId }, 'request failed');
   return {
     text: `Something went wrong and nothing was changed. Try again; if it keeps failing, give your administrator the reference ${referenceId}.`,
@@ -112,5 +117,22 @@ export class PermanentDeliveryError extends Error {
     super(message, options);
     this.name = 'PermanentDeliveryError';
     this.code = code;
+  }
+}
+
+/**
+ * A delivery that failed for now and may succeed later: Slack rate limits, 5xx responses, network
+ * errors, or a target the administrators must fix (the app not invited to the security channel).
+ * `retryAfterMs` is set when the server said how long to wait (HTTP 429 `Retry-After`).
+ */
+export class RetryableDeliveryError extends Error {
+  readonly code: string;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
+    super(message, options);
+    this.name = 'RetryableDeliveryError';
+    this.code = code;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }

@@ -1,11 +1,11 @@
 import { systemClock } from './clock.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startRuntime, StartupError } from './runtime.js';
+import { DEFAULT_STOP_TIMEOUT_MS, startRuntime, StartupError } from './runtime.js';
 import { startSandbox } from './sandbox/start.js';
 
-/** Maximum wait for in-flight work on shutdown before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** Extra time past the runtime's own stop budget before the process exits regardless. */
+const HARD_EXIT_GRACE_MS = 5_000;
 
 async function main(): Promise<void> {
   const loaded = loadConfig(process.env);
@@ -16,9 +16,14 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(loaded.config.logLevel);
+  // An unhandled rejection is a bug, but one lost promise must not end the process and with it
+  // every expiry and delivery in progress.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'unhandled promise rejection');
+  });
 
   // Both a runtime and a sandbox stop the same way, which is all the signal handlers need.
-  let running: { stop(): Promise<void> };
+  let running: { stop(timeoutMs?: number): Promise<void> };
   try {
     running =
       loaded.mode === 'sandbox'
@@ -42,13 +47,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, timeoutMs: DEFAULT_STOP_TIMEOUT_MS }, 'shutting down: finishing requests, jobs and deliveries in hand');
     const timer = setTimeout(() => {
-      logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting');
+      logger.error({ timeoutMs: DEFAULT_STOP_TIMEOUT_MS + HARD_EXIT_GRACE_MS }, 'shutdown timed out; exiting');
       process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
+    }, DEFAULT_STOP_TIMEOUT_MS + HARD_EXIT_GRACE_MS);
     timer.unref();
-    running.stop().then(
+    running.stop(DEFAULT_STOP_TIMEOUT_MS).then(
       () => {
         logger.info('stopped');
         process.exit(0);

@@ -1,35 +1,63 @@
 import { WebClient } from '@slack/web-api';
-import { Redis } from 'ioredis';
 import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../db/client.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
-import { healthRoutes } from './health.js';
+import { opsRoutes, type HealthSources } from './health.js';
+import { InFlight } from './in-flight.js';
 import { createDeliver } from './jobs/deliveries.js';
 import { OutboxDispatcher } from './jobs/outbox-dispatcher.js';
-import { createQueues, scheduleSweep, type Queues } from './jobs/queues.js';
-import { rebuildExpiryJobs, sweepDueAssignments, sweepDueRequests, sweepOverdueActivations } from './jobs/sweep.js';
-import { startWorkers, type Workers } from './jobs/workers.js';
+import { createQueues, type Queues } from './jobs/queues.js';
+import { Timekeeper } from './jobs/timekeeper.js';
+import { startWorkers } from './jobs/workers.js';
 import type { Logger } from './logger.js';
+import { createMetrics, type Metrics, type MetricSources } from './metrics.js';
+import { startOpsServer } from './ops-server.js';
+import {
+  connectRedis,
+  describeEvictionPolicyProblem,
+  readEvictionPolicy,
+  REQUIRED_EVICTION_POLICY,
+  type RedisConnections,
+} from './redis.js';
 import { bootstrapAdmins } from './services/assignments.js';
 import type { ServiceContext } from './services/context.js';
+import { countOutbox } from './services/outbox.js';
 import { seedRoleCatalog } from './services/roles.js';
+import { countActivationsByState } from './services/stats.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
+import { toBoltLogger } from './slack/bolt-logger.js';
 import { createSlackDirectory } from './slack/directory.js';
 import { createNoticeSender } from './slack/notice-sender.js';
+import { createRequestRateLimiter } from './slack/rate-limit.js';
+import { checkSecurityChannel } from './slack/security-channel-check.js';
+import type { SocketConnection } from './slack/socket-connection.js';
+import { Stopper } from './stopper.js';
+
+/** Default bound on `Runtime.stop`: long enough for a handler or job, short of an orchestrator's kill. */
+export const DEFAULT_STOP_TIMEOUT_MS = 20_000;
+// Each outbox attempt is one call; the outbox retries on its own schedule, honouring Retry-After.
+const OUTBOX_SLACK_TIMEOUT_MS = 10_000;
 
 /** A running slack-pim process: web, worker or both. */
 export interface Runtime {
-  /** HTTP port bound by the web role; `undefined` for a worker-only process. */
+  /** HTTP port serving `/slack/events` (HTTP mode) or only the health and metrics routes. */
   port: number | undefined;
   context: ServiceContext;
   database: DatabaseHandle;
   queues: Queues;
-  redis: Redis;
-  /** Stops taking work, finishes what is in hand and closes every connection. */
-  stop(): Promise<void>;
+  redis: RedisConnections;
+  metrics: Metrics;
+  /** The Socket Mode connection; `undefined` in HTTP mode and in worker-only processes. */
+  socket: SocketConnection | undefined;
+  /**
+   * Stops taking requests, waits (up to `timeoutMs` in all) for handlers, jobs and outbox
+   * rows in hand, then closes workers, queues, Redis and Postgres. Calling it again returns
+   * the same promise.
+   */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
-/** Thrown when start-up cannot continue; `message` says what to fix. */
+/** Thrown when start-up cannot continue. Its `message` names the variable and the fix. */
 export class StartupError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -39,36 +67,30 @@ export class StartupError extends Error {
 
 /**
  * Builds and starts everything from validated configuration: the composition root.
- * Order matters: the schema must exist before anything reads it, the bot identity before the
- * Bolt app, and the overdue sweep runs before the worker starts taking new jobs.
+ * Order matters: the schema must exist before anything reads it, Redis must evict nothing
+ * before BullMQ trusts it, the bot identity comes before the Bolt app, and the overdue sweep
+ * runs before the worker starts taking new jobs.
  */
 export async function startRuntime(config: Config, clock: Clock, logger: Logger): Promise<Runtime> {
   await prepareDatabase(config.databaseUrl, logger);
   const database = connectDatabase(config.databaseUrl);
-  const redis = new Redis(config.redisUrl, {
-    // BullMQ workers block on Redis and require unlimited per-request retries.
-    maxRetriesPerRequest: null,
-    lazyConnect: false,
+  const stopper = new Stopper(logger);
+  stopper.add('postgres', () => database.close());
+  const redis = await openRedis(config, logger).catch(async (error: unknown) => {
+    await database.close();
+    throw error;
   });
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis connection error'));
-  const queues = createQueues(redis, config.redisPrefix);
-  const stoppers: (() => Promise<void>)[] = [
-    () => database.close(),
-    async () => {
-      redis.disconnect();
-    },
-    () => queues.close(),
-  ];
-  const stopAll = async () => {
-    for (const stop of stoppers.reverse()) {
-      await stop().catch((error: unknown) => logger.warn({ err: error }, 'error while stopping'));
-    }
-  };
+  stopper.add('redis', () => redis.close());
+  const queues = createQueues(redis.commands, config.redisPrefix);
+  stopper.add('queues', () => queues.close());
 
   try {
+    const metrics = createMetrics();
     const slackClient = new WebClient(config.slack.botToken, {
       ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+      logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
       retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
+      timeout: OUTBOX_SLACK_TIMEOUT_MS,
     });
     const context: ServiceContext = {
       db: database.db,
@@ -78,49 +100,166 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
       adminsConfigured: config.adminUserIds.length > 0,
       directory: createSlackDirectory(slackClient),
     };
-    if (config.securityChannelId === undefined) {
-      logger.warn('PIM_SECURITY_CHANNEL is not set: activation and bootstrap posts to the security channel are skipped');
-    }
     const identity = await resolveBotIdentity(slackClient);
     logger.info({ botUserId: identity.botUserId, teamId: identity.teamId }, 'connected to Slack');
+    await prepareInstallation(context, config, slackClient, logger);
 
-    const seeded = await seedRoleCatalog(database.db, clock.now());
-    if (seeded.seeded) logger.info('seeded the built-in role catalog');
-    const bootstrapped = await bootstrapAdmins(context, config.adminUserIds);
-    if (bootstrapped.length > 0) logger.info({ userIds: bootstrapped }, 'bootstrapped administrators from PIM_ADMINS');
-
+    const sources: HealthSources = {
+      sql: database.sql,
+      db: database.db,
+      redis: redis.commands,
+      metrics,
+      metricSources: metricSources(database),
+      isStopping: () => stopper.stopping,
+    };
     if (config.processRole !== 'web') {
-      stoppers.push(...(await startWorkerRole(context, database, redis, queues, config, slackClient, logger)));
+      await startWorkerRole({ context, database, redis, queues, config, metrics, logger, stopper });
     }
     let port: number | undefined;
+    let socket: SocketConnection | undefined;
     if (config.processRole !== 'worker') {
-      const slackApp = createSlackApp(
-        {
-          botToken: config.slack.botToken,
-          signingSecret: config.slack.signingSecret,
-          appToken: config.slack.appToken,
-          apiUrl: config.slack.apiUrl,
-          botId: identity.botId,
-          botUserId: identity.botUserId,
-          port: config.port,
-          routes: healthRoutes(database.sql, redis),
-        },
-        { context, logger },
-        logger,
-      );
-      port = await slackApp.start();
-      stoppers.push(() => stopSlackApp(slackApp));
-      logger.info(
-        { port, mode: config.slack.appToken === undefined ? 'http' : 'socket' },
-        'slack-pim is listening for Slack requests',
-      );
+      const web = await startWebRole({ config, identity, context, redis, metrics, sources, logger, stopper });
+      port = web.port;
+      socket = web.socket;
+    } else {
+      const opsServer = await startOpsServer(config.port, opsRoutes(sources));
+      stopper.add('health server', () => opsServer.close(), { phase: 'last' });
+      port = opsServer.port;
     }
-
-    return { port, context, database, queues, redis, stop: stopAll };
+    return { port, context, database, queues, redis, metrics, socket, stop: (timeoutMs) => stopper.stop(timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS) };
   } catch (error) {
-    await stopAll();
+    await stopper.stop(DEFAULT_STOP_TIMEOUT_MS);
     throw error;
   }
+}
+
+interface RoleParts {
+  context: ServiceContext;
+  config: Config;
+  metrics: Metrics;
+  logger: Logger;
+  stopper: Stopper;
+}
+
+async function startWorkerRole(
+  parts: RoleParts & { database: DatabaseHandle; redis: RedisConnections; queues: Queues },
+): Promise<void> {
+  const { context, database, redis, queues, config, metrics, logger, stopper } = parts;
+  const timekeeper = new Timekeeper({
+    context,
+    queues,
+    redis: redis.commands,
+    redisPrefix: config.redisPrefix,
+    logger: logger.child({ component: 'timekeeper' }),
+    metrics,
+  });
+  await timekeeper.start();
+  stopper.add('timekeeper', () => timekeeper.stop(), { phase: 'work' });
+
+  const workers = startWorkers(redis.blocking, config.redisPrefix, context, logger.child({ component: 'worker' }), metrics);
+  stopper.add('workers', () => workers.close(), { phase: 'work', onTimeout: () => workers.close(true) });
+
+  // The outbox's client never retries by itself. Every attempt goes through the outbox, which
+  // records it before sending and waits for the time in a 429's Retry-After.
+  const outboxClient = new WebClient(config.slack.botToken, {
+    ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+    logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: OUTBOX_SLACK_TIMEOUT_MS,
+  });
+  const outboxLogger = logger.child({ component: 'outbox' });
+  const dispatcher = new OutboxDispatcher({
+    db: database.db,
+    sql: database.sql,
+    deliver: createDeliver({
+      sendNotice: createNoticeSender(outboxClient),
+      client: outboxClient,
+      db: database.db,
+      queues,
+      clock: context.clock,
+      logger: outboxLogger,
+      securityChannelId: context.securityChannelId,
+    }),
+    logger: outboxLogger,
+    metrics,
+  });
+  await dispatcher.start();
+  stopper.add('outbox', () => dispatcher.stop(), { phase: 'work' });
+}
+
+async function startWebRole(
+  parts: RoleParts & {
+    identity: BotIdentity;
+    redis: RedisConnections;
+    sources: HealthSources;
+  },
+): Promise<{ port: number | undefined; socket: SocketConnection | undefined }> {
+  const { config, identity, context, redis, metrics, sources, logger, stopper } = parts;
+  const inFlight = new InFlight();
+  const rateLimiter =
+    config.rateLimit === undefined
+      ? undefined
+      : createRequestRateLimiter(redis.commands, `${config.redisPrefix}:ratelimit`, config.rateLimit);
+
+  const app: SlackApp = createSlackApp(
+    {
+      botToken: config.slack.botToken,
+      signingSecret: config.slack.signingSecret,
+      appToken: config.slack.appToken,
+      apiUrl: config.slack.apiUrl,
+      botId: identity.botId,
+      botUserId: identity.botUserId,
+      port: config.port,
+      routes: opsRoutes(sources),
+      gate: { logger, metrics, inFlight, rateLimiter },
+    },
+    { context, logger },
+    logger,
+  );
+
+  let port: number | undefined;
+  const socket = app.socket;
+  if (socket !== undefined) {
+    // Socket Mode has no HTTP endpoint for Slack, so the health routes get a server of their own.
+    const opsServer = await startOpsServer(config.port, opsRoutes({ ...sources, socketMode: () => socket.status() }));
+    stopper.add('health server', () => opsServer.close(), { phase: 'last' });
+    port = opsServer.port;
+  }
+  const listening = await app.start();
+  port ??= listening;
+
+  // First stop receiving, then let the handlers already running finish. The stopper bounds the
+  // wait and logs the handlers it gives up on.
+  stopper.add('slack receiver', () => app.stop(), { phase: 'intake' });
+  stopper.add('slack handlers', () => inFlight.drain(Number.POSITIVE_INFINITY).then(() => undefined), {
+    phase: 'intake',
+  });
+  logger.info({ port, mode: config.slack.appToken === undefined ? 'http' : 'socket' }, 'slack-pim is listening for Slack requests');
+  return { port, socket };
+}
+
+async function openRedis(config: Config, logger: Logger): Promise<RedisConnections> {
+  let redis: RedisConnections;
+  try {
+    redis = await connectRedis(config.redisUrl, logger);
+  } catch (error) {
+    throw new StartupError(
+      `REDIS_URL: cannot connect to Redis (${error instanceof Error ? error.message : String(error)}); check that Redis runs and the URL is right`,
+      { cause: error },
+    );
+  }
+  const policy = await readEvictionPolicy(redis.commands).catch(() => undefined);
+  if (policy === undefined) {
+    logger.warn(
+      { required: REQUIRED_EVICTION_POLICY },
+      'could not read Redis maxmemory-policy; make sure it is noeviction, or BullMQ may lose jobs',
+    );
+  } else if (policy !== REQUIRED_EVICTION_POLICY) {
+    await redis.close();
+    throw new StartupError(describeEvictionPolicyProblem(policy));
+  }
+  return redis;
 }
 
 async function prepareDatabase(url: string, logger: Logger): Promise<void> {
@@ -136,7 +275,26 @@ async function prepareDatabase(url: string, logger: Logger): Promise<void> {
   }
 }
 
-async function resolveBotIdentity(client: WebClient): Promise<{ botId: string; botUserId: string; teamId: string }> {
+// Seeds the catalog, bootstraps PIM_ADMINS and checks the security channel once per start.
+async function prepareInstallation(context: ServiceContext, config: Config, client: WebClient, logger: Logger): Promise<void> {
+  const seeded = await seedRoleCatalog(context.db, context.clock.now());
+  if (seeded.seeded) logger.info('seeded the built-in role catalog');
+  const bootstrapped = await bootstrapAdmins(context, config.adminUserIds);
+  if (bootstrapped.length > 0) logger.info({ userIds: bootstrapped }, 'bootstrapped administrators from PIM_ADMINS');
+  if (config.securityChannelId === undefined) {
+    logger.warn('PIM_SECURITY_CHANNEL is not set: activation and bootstrap posts to the security channel are skipped');
+    return;
+  }
+  await checkSecurityChannel(client, context, config.securityChannelId, logger);
+}
+
+interface BotIdentity {
+  botId: string;
+  botUserId: string;
+  teamId: string;
+}
+
+async function resolveBotIdentity(client: WebClient): Promise<BotIdentity> {
   try {
     const auth = await client.auth.test();
     if (auth.bot_id === undefined || auth.user_id === undefined) {
@@ -152,44 +310,9 @@ async function resolveBotIdentity(client: WebClient): Promise<{ botId: string; b
   }
 }
 
-async function startWorkerRole(
-  context: ServiceContext,
-  database: DatabaseHandle,
-  redis: Redis,
-  queues: Queues,
-  config: Config,
-  slackClient: WebClient,
-  logger: Logger,
-): Promise<(() => Promise<void>)[]> {
-  const sweepLogger = logger.child({ component: 'sweep' });
-  const ended = await sweepOverdueActivations(context, sweepLogger);
-  const requestTimers = await sweepDueRequests(context, sweepLogger);
-  const assignmentTimers = await sweepDueAssignments(context, sweepLogger);
-  if (ended + requestTimers + assignmentTimers > 0) {
-    logger.info({ ended, requestTimers, assignmentTimers }, 'start-up sweep caught up');
-  }
-  const rebuilt = await rebuildExpiryJobs(context, queues);
-  logger.info({ timedRows: rebuilt }, 'expiry, request and assignment jobs checked against Postgres');
-  await scheduleSweep(queues);
-
-  const workers: Workers = startWorkers(redis, config.redisPrefix, context, logger.child({ component: 'worker' }));
-  const dispatcher = new OutboxDispatcher({
-    db: database.db,
-    sql: database.sql,
-    deliver: createDeliver({
-      sendNotice: createNoticeSender(slackClient),
-      client: slackClient,
-      db: database.db,
-      queues,
-      clock: context.clock,
-      logger: logger.child({ component: 'delivery' }),
-    }),
-    logger: logger.child({ component: 'outbox' }),
-  });
-  await dispatcher.start();
-  return [() => workers.close(), () => dispatcher.stop()];
-}
-
-async function stopSlackApp(slackApp: SlackApp): Promise<void> {
-  await slackApp.stop();
+function metricSources(database: DatabaseHandle): MetricSources {
+  return {
+    countActivationsByState: () => countActivationsByState(database.db),
+    countOutbox: () => countOutbox(database.db),
+  };
 }

@@ -2,28 +2,35 @@ import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import { recordSecurityChannelOk, recordSecurityChannelProblem } from '../services/security-channel.js';
 import { sendApprovalRequest, updateApprovalMessages } from '../slack/approval-sender.js';
-import type { SendNotice } from '../slack/notice-sender.js';
-import type { Deliver } from './outbox-dispatcher.js';
 import { publishHome } from '../slack/home/publish.js';
+import { isChannelProblem, type SendNotice } from '../slack/notice-sender.js';
+import type { Deliver } from './outbox-dispatcher.js';
 import { scheduleAssignmentTimer, scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
 
 /** Delivery targets: Slack for messages, BullMQ for jobs. */
 export interface DeliveryTargets {
   sendNotice: SendNotice;
+  /** A client that never retries by itself, so every attempt goes through the outbox. */
   client: WebClient;
   db: Database;
   queues: Queues;
   clock: Clock;
   logger: Logger;
+  securityChannelId: string | undefined;
 }
 
-/** Routes each kind of outbox row to its target. */
+/**
+ * Routes each kind of outbox row to its target. Posts to the security channel also keep its
+ * recorded status current, so a channel the app cannot post to shows on `/readyz` and the
+ * dashboard while its posts wait.
+ */
 export function createDeliver(targets: DeliveryTargets): Deliver {
-  return async ({ item }) => {
+  return async ({ id, item }) => {
     switch (item.kind) {
       case 'notice':
-        await targets.sendNotice(item.payload.to, item.payload.notice);
+        await deliverNotice(targets, id, item.payload);
         return;
       case 'expire_activation':
         await scheduleExpiry(targets.queues, targets.clock, item.payload.activationId, new Date(item.payload.endsAt));
@@ -45,4 +52,35 @@ export function createDeliver(targets: DeliveryTargets): Deliver {
         return;
     }
   };
+}
+
+async function deliverNotice(
+  targets: DeliveryTargets,
+  outboxId: number,
+  payload: Extract<Parameters<Deliver>[0]['item'], { kind: 'notice' }>['payload'],
+): Promise<void> {
+  const { to, notice } = payload;
+  const channelId = 'channelId' in to ? to.channelId : undefined;
+  const isSecurityChannel = channelId !== undefined && channelId === targets.securityChannelId;
+  try {
+    await targets.sendNotice({ outboxId, to, notice });
+  } catch (error) {
+    if (isSecurityChannel && isChannelProblem(error)) {
+      targets.logger.error(
+        { channelId, slackError: error.code, outboxId },
+        'cannot post to the security channel; posts wait until an administrator fixes PIM_SECURITY_CHANNEL or invites the app',
+      );
+      await recordSecurityChannelProblem(targets.db, channelId, error.code, targets.clock.now()).catch(
+        (recordError: unknown) => targets.logger.warn({ err: recordError }, 'could not record the security channel problem'),
+      );
+    }
+    throw error;
+  }
+  // The post went through: a failure to record that must not fail the delivery, or the outbox
+  // would post it again.
+  if (isSecurityChannel) {
+    await recordSecurityChannelOk(targets.db, channelId, targets.clock.now()).catch((recordError: unknown) =>
+      targets.logger.warn({ err: recordError }, 'could not record that the security channel works'),
+    );
+  }
 }

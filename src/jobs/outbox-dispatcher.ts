@@ -1,20 +1,35 @@
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Database } from '../../db/client.js';
-import { PermanentDeliveryError } from '../errors.js';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { runWithLogFields } from '../request-context.js';
+import { withTimeout } from '../timeout.js';
 import { OUTBOX_CHANNEL, type OutboxItem } from '../services/outbox.js';
+import { RepeatedFailureLog } from './repeated-failure-log.js';
 
 /** Rows claimed per round trip. */
 const CLAIM_BATCH_SIZE = 50;
-/** A claimed row whose process died is taken over after this long. */
-const CLAIM_LEASE_SECONDS = 60;
+/**
+ * A delivery that takes longer than this counts as failed (outcome unknown) and is retried.
+ * The Slack client's own time-out is shorter, so this only catches a hung Redis or Postgres.
+ */
+export const DELIVERY_TIMEOUT_MS = 20_000;
+/**
+ * A claimed row whose process died is taken over after this long. It must exceed
+ * DELIVERY_TIMEOUT_MS, so a live process never has a row taken from it mid-delivery.
+ */
+const CLAIM_LEASE_SECONDS = 30;
 /** Fallback poll for rows whose NOTIFY was missed (listener reconnecting, another process). */
 const POLL_INTERVAL_MS = 2_000;
 /** Retry delays double from the first to the cap; after the last attempt the row is failed. */
 const FIRST_RETRY_DELAY_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
+/** About 2.6 hours of retries with the delays above. Rate-limited attempts do not count. */
 const MAX_ATTEMPTS = 25;
+/** Marking a sent row delivered is retried this often while Postgres is away, so it is not sent again. */
+const MARK_DELIVERED_RETRY_MS = 500;
 
 /** One claimed outbox row. */
 export interface OutboxDelivery {
@@ -23,37 +38,51 @@ export interface OutboxDelivery {
   item: OutboxItem;
 }
 
-/** Sends one outbox row; throws `PermanentDeliveryError` when retrying cannot help. */
+/**
+ * Sends one outbox row. Throws `PermanentDeliveryError` when retrying cannot help and
+ * `RetryableDeliveryError` (optionally with `retryAfterMs`) or any other error to retry later.
+ */
 export type Deliver = (delivery: OutboxDelivery) => Promise<void>;
 
 /**
  * Delivers outbox rows after their transactions commit. Wakes on NOTIFY and polls as a
- * fallback. Rows are claimed with `FOR UPDATE SKIP LOCKED` and a lease, so several processes
- * share the work and each row is sent by one of them.
+ * fallback. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several processes share the work
+ * and one of them at a time sends each row. The claim increments `attempts` and sets a lease in
+ * the same statement, so every attempt is on record before it is made.
  */
 export class OutboxDispatcher {
   private readonly db: Database;
   private readonly sql: postgres.Sql;
   private readonly deliver: Deliver;
   private readonly logger: Logger;
+  private readonly metrics: Metrics | undefined;
+  private readonly drainFailures: RepeatedFailureLog;
   private pollTimer: NodeJS.Timeout | undefined;
   private listener: postgres.ListenMeta | undefined;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
   private stopped = false;
 
-  constructor(options: { db: Database; sql: postgres.Sql; deliver: Deliver; logger: Logger }) {
+  constructor(options: { db: Database; sql: postgres.Sql; deliver: Deliver; logger: Logger; metrics?: Metrics }) {
     this.db = options.db;
     this.sql = options.sql;
     this.deliver = options.deliver;
     this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.drainFailures = new RepeatedFailureLog(this.logger, 'outbox drain');
   }
 
-  /** Starts listening and polling, and drains what is already waiting. */
+  /** Starts polling and listening, and drains what is already waiting. */
   async start(): Promise<void> {
-    this.listener = await this.sql.listen(OUTBOX_CHANNEL, () => this.kick());
     this.pollTimer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
     this.pollTimer.unref();
+    // postgres.js re-subscribes after a lost connection and calls the third argument each time,
+    // so rows committed while the listener was away are picked up at once.
+    this.listener = await this.sql.listen(
+      OUTBOX_CHANNEL,
+      () => this.kick(),
+      () => this.kick(),
+    );
     this.kick();
   }
 
@@ -69,7 +98,7 @@ export class OutboxDispatcher {
     });
   }
 
-  /** Stops taking new work and waits for the rows in hand. */
+  /** Stops taking new rows and waits for the rows in hand. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
@@ -83,11 +112,12 @@ export class OutboxDispatcher {
       try {
         while (!this.stopped) {
           const claimed = await this.claim();
+          this.drainFailures.recovered();
           if (claimed.length === 0) break;
           await Promise.all(claimed.map((delivery) => this.deliverOne(delivery)));
         }
       } catch (error) {
-        this.logger.error({ err: error }, 'outbox drain failed; retrying on the next poll');
+        this.drainFailures.failed(error, 'outbox drain failed; retrying on the next poll');
         return;
       }
     } while (this.drainAgain && !this.stopped);
@@ -113,26 +143,65 @@ export class OutboxDispatcher {
   }
 
   private async deliverOne(delivery: OutboxDelivery): Promise<void> {
-    const log = this.logger.child({ outboxId: delivery.id, kind: delivery.item.kind, attempt: delivery.attempts });
-    try {
-      await this.deliver(delivery);
-      await this.db.execute(sql`update outbox set delivered_at = now(), locked_until = null where id = ${delivery.id}`);
-    } catch (error) {
-      const permanent = error instanceof PermanentDeliveryError || delivery.attempts >= MAX_ATTEMPTS;
-      const message = error instanceof Error ? error.message : String(error);
-      if (permanent) {
-        log.error({ err: error }, 'outbox delivery failed permanently; someone must look at it');
-        await this.db.execute(
-          sql`update outbox set failed_at = now(), locked_until = null, last_error = ${message} where id = ${delivery.id}`,
-        );
+    const fields = { outboxId: delivery.id, outboxKind: delivery.item.kind, attempt: delivery.attempts };
+    await runWithLogFields(fields, async () => {
+      const log = this.logger.child(fields);
+      try {
+        await withTimeout(this.deliver(delivery), DELIVERY_TIMEOUT_MS, 'delivery');
+      } catch (error) {
+        await this.recordFailure(delivery, error, log);
         return;
       }
-      const retryDelayMs = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (delivery.attempts - 1), MAX_RETRY_DELAY_MS);
-      log.warn({ err: error, retryDelayMs }, 'outbox delivery failed; will retry');
-      await this.db.execute(sql`
-        update outbox set locked_until = null, last_error = ${message},
-          available_at = now() + make_interval(secs => ${retryDelayMs / 1000})
-        where id = ${delivery.id}`);
+      await this.markDelivered(delivery.id, log);
+      this.metrics?.outboxDeliveries.inc({ kind: delivery.item.kind, outcome: 'delivered' });
+      log.debug('outbox row delivered');
+    });
+  }
+
+  // Retries until it succeeds or the process stops: a row left unmarked is sent again once its
+  // lease ends, so giving up early turns a Postgres blip into a duplicate message.
+  private async markDelivered(id: number, log: Logger): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.execute(sql`update outbox set delivered_at = now(), locked_until = null where id = ${id}`);
+        return;
+      } catch (error) {
+        if (attempt === 1) log.error({ err: error }, 'sent, but could not mark the outbox row delivered; retrying');
+        if (this.stopped && attempt >= 3) {
+          log.error({ err: error }, 'stopping with a sent row unmarked; it will be sent again after its lease');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, MARK_DELIVERED_RETRY_MS));
+      }
     }
+  }
+
+  private async recordFailure(delivery: OutboxDelivery, error: unknown, log: Logger): Promise<void> {
+    const kind = delivery.item.kind;
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof PermanentDeliveryError || error instanceof RetryableDeliveryError ? error.code : undefined;
+    const rateLimited = error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined;
+    const permanent = error instanceof PermanentDeliveryError || (!rateLimited && delivery.attempts >= MAX_ATTEMPTS);
+    const lastError = code === undefined ? message : `${code}: ${message}`;
+    if (permanent) {
+      this.metrics?.outboxDeliveries.inc({ kind, outcome: 'failed' });
+      log.error({ err: error, code }, 'outbox delivery failed permanently; someone must look at it');
+      await this.db.execute(
+        sql`update outbox set failed_at = now(), locked_until = null, last_error = ${lastError} where id = ${delivery.id}`,
+      );
+      return;
+    }
+    this.metrics?.outboxDeliveries.inc({ kind, outcome: 'retry' });
+    // A rate-limited attempt waits exactly as long as Slack asked and is not counted, so a long
+    // stretch of rate limiting delays messages without using up their attempts.
+    const retryDelayMs = rateLimited
+      ? (error.retryAfterMs ?? FIRST_RETRY_DELAY_MS)
+      : Math.min(FIRST_RETRY_DELAY_MS * 2 ** (delivery.attempts - 1), MAX_RETRY_DELAY_MS);
+    log.warn({ err: error, code, retryDelayMs }, 'outbox delivery failed; will retry');
+    await this.db.execute(sql`
+      update outbox set locked_until = null, last_error = ${lastError},
+        attempts = attempts - ${rateLimited ? 1 : 0},
+        available_at = now() + make_interval(secs => ${retryDelayMs / 1000})
+      where id = ${delivery.id}`);
   }
 }

@@ -8,12 +8,6 @@ export const EXPIRY_QUEUE = 'activation-expiry';
 export const REQUEST_QUEUE = 'request-timers';
 /** Queue of delayed jobs that send assignments' end notices and end time-bound assignments. */
 export const ASSIGNMENT_QUEUE = 'assignment-timers';
-/** Queue of periodic housekeeping: the overdue sweep. */
-export const MAINTENANCE_QUEUE = 'maintenance';
-
-/** How often the overdue sweep runs besides the run at start-up. */
-export const SWEEP_INTERVAL_MS = 60_000;
-export const SWEEP_SCHEDULER_ID = 'overdue-sweep';
 
 /** Data of an expiry job. */
 export interface ExpiryJobData {
@@ -38,23 +32,24 @@ export interface Queues {
   expiry: Queue<ExpiryJobData>;
   requests: Queue<RequestTimerData>;
   assignments: Queue<AssignmentTimerData>;
-  maintenance: Queue;
   close(): Promise<void>;
 }
 
-/** Opens the queues under `prefix`, so tests and sandboxes never share keys with a live app. */
+/**
+ * Opens the queues under `prefix`, so tests and sandboxes never share keys with a live app.
+ * `connection` should fail fast while Redis is away: a queue write is retried by its caller
+ * (the outbox, the rebuild) rather than left hanging.
+ */
 export function createQueues(connection: Redis, prefix: string): Queues {
   const expiry = new Queue<ExpiryJobData>(EXPIRY_QUEUE, { connection, prefix });
   const requests = new Queue<RequestTimerData>(REQUEST_QUEUE, { connection, prefix });
   const assignments = new Queue<AssignmentTimerData>(ASSIGNMENT_QUEUE, { connection, prefix });
-  const maintenance = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
   return {
     expiry,
     requests,
     assignments,
-    maintenance,
     close: async () => {
-      await Promise.all([expiry.close(), requests.close(), assignments.close(), maintenance.close()]);
+      await Promise.all([expiry.close(), requests.close(), assignments.close()]);
     },
   };
 }
@@ -67,7 +62,7 @@ export function expiryJobId(activationId: string): string {
   return `expire-${activationId}`;
 }
 
-/** Schedules the expiry job of an activation for its end time. */
+/** Schedules the expiry job of an activation for its end time; a no-op when the job exists. */
 export async function scheduleExpiry(queues: Queues, clock: Clock, activationId: string, endsAt: Date): Promise<void> {
   await queues.expiry.add(
     'expire',
@@ -133,14 +128,5 @@ export async function scheduleAssignmentTimer(
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600 },
     },
-  );
-}
-
-/** Registers the periodic sweep once per Redis, however many workers call it. */
-export async function scheduleSweep(queues: Queues): Promise<void> {
-  await queues.maintenance.upsertJobScheduler(
-    SWEEP_SCHEDULER_ID,
-    { every: SWEEP_INTERVAL_MS },
-    { name: 'sweep', opts: { removeOnComplete: true, removeOnFail: 100 } },
   );
 }

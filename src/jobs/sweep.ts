@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { EXPIRY_BATCH_SIZE, expireDueActivations } from '../services/activation-ending.js';
 import { listActiveActivations } from '../services/activations.js';
 import type { ServiceContext } from '../services/context.js';
@@ -17,18 +18,22 @@ const SWEEP_BATCH_SIZE = 200;
 
 /**
  * Ends every active activation whose end time has passed and that no expiry job ended: after a
- * restart, a lost job or a flushed Redis. Works in batches of one transaction each. Returns how
+ * restart, a lost job, a flushed Redis or while Redis is down. Needs only Postgres, and works in
+ * batches of one transaction each. Returns how
  * many this call ended.
  */
-export async function sweepOverdueActivations(context: ServiceContext, logger: Logger): Promise<number> {
+export async function sweepOverdueActivations(
+  context: ServiceContext,
+  logger: Logger,
+  metrics?: Metrics,
+): Promise<number> {
   let ended = 0;
   for (;;) {
     const batch = await expireDueActivations(context, EXPIRY_BATCH_SIZE);
     for (const activation of batch) {
-      logger.info(
-        { activationId: activation.id, lagMs: (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime() },
-        'overdue activation ended',
-      );
+      const lagMs = (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime();
+      metrics?.revokeLag.observe({ trigger: 'sweep' }, lagMs / 1000);
+      logger.info({ activationId: activation.id, lagMs }, 'overdue activation ended');
     }
     ended += batch.length;
     // An empty batch means nothing overdue is left that another process is not already ending.

@@ -1,6 +1,8 @@
 import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { runWithLogFields } from '../request-context.js';
 import { EXPIRY_BATCH_SIZE, expireActivation, expireDueActivations } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
@@ -8,68 +10,80 @@ import { expireAssignment, sendAssignmentEndNotice } from '../services/assignmen
 import {
   ASSIGNMENT_QUEUE,
   EXPIRY_QUEUE,
-  MAINTENANCE_QUEUE,
   REQUEST_QUEUE,
   type AssignmentTimerData,
   type ExpiryJobData,
   type RequestTimerData,
 } from './queues.js';
-import { sweepDueAssignments, sweepDueRequests, sweepOverdueActivations } from './sweep.js';
 
-// Expiry jobs mostly wait on Postgres, so several can run at once per process.
-const EXPIRY_CONCURRENCY = 20;
+// Timer jobs mostly wait on Postgres, so several can run at once per process.
+const TIMER_CONCURRENCY = 20;
 
 /** The BullMQ workers of one process. */
 export interface Workers {
-  close(): Promise<void>;
+  /** Closes the workers; `force` abandons jobs in progress instead of waiting for them. */
+  close(force?: boolean): Promise<void>;
 }
 
-/** Starts the expiry and maintenance workers. */
+/**
+ * Starts the workers of the three timer queues: activation expiry, request reminders and
+ * timeouts, and assignment notices and expiry. The periodic sweep runs in the timekeeper.
+ */
 export function startWorkers(
   connection: Redis,
   prefix: string,
   context: ServiceContext,
   logger: Logger,
+  metrics?: Metrics,
 ): Workers {
+  const options = { connection, prefix, concurrency: TIMER_CONCURRENCY };
   const expiry = new Worker<ExpiryJobData>(
     EXPIRY_QUEUE,
-    async (job, token) => processExpiry(job, token, context, logger),
-    { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
+    async (job, token) =>
+      runWithLogFields({ jobId: job.id ?? '', queue: EXPIRY_QUEUE, activationId: job.data.activationId }, () =>
+        processExpiry(job, token, context, logger, metrics),
+      ),
+    options,
   );
   const requests = new Worker<RequestTimerData>(
     REQUEST_QUEUE,
-    async (job, token) => processRequestTimer(job, token, context, logger),
-    { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
+    async (job, token) =>
+      runWithLogFields({ jobId: job.id ?? '', queue: REQUEST_QUEUE, activationId: job.data.activationId }, () =>
+        processRequestTimer(job, token, context, logger),
+      ),
+    options,
   );
   const assignmentTimers = new Worker<AssignmentTimerData>(
     ASSIGNMENT_QUEUE,
-    async (job, token) => processAssignmentTimer(job, token, context, logger),
-    { connection, prefix, concurrency: EXPIRY_CONCURRENCY },
+    async (job, token) =>
+      runWithLogFields({ jobId: job.id ?? '', queue: ASSIGNMENT_QUEUE, assignmentId: job.data.assignmentId }, () =>
+        processAssignmentTimer(job, token, context, logger),
+      ),
+    options,
   );
-  const maintenance = new Worker(
-    MAINTENANCE_QUEUE,
-    async (job) => {
-      const log = logger.child({ jobId: job.id });
-      const ended = await sweepOverdueActivations(context, log);
-      const requestTimers = await sweepDueRequests(context, log);
-      const assignmentTimers = await sweepDueAssignments(context, log);
-      return { ended, requestTimers, assignmentTimers };
-    },
-    { connection, prefix, concurrency: 1 },
-  );
-  for (const worker of [expiry, requests, assignmentTimers, maintenance]) {
-    worker.on('failed', (job, error) => {
-      logger.error({ err: error, jobId: job?.id, queue: worker.name, attempts: job?.attemptsMade }, 'job failed');
-    });
-    worker.on('error', (error) => {
-      logger.error({ err: error, queue: worker.name }, 'worker error');
-    });
-  }
+  const workers = [expiry, requests, assignmentTimers];
+  for (const worker of workers) watchWorker(worker, logger, metrics);
   return {
-    close: async () => {
-      await Promise.all([expiry.close(), requests.close(), assignmentTimers.close(), maintenance.close()]);
+    close: async (force = false) => {
+      await Promise.all(workers.map((worker) => worker.close(force)));
     },
   };
+}
+
+function watchWorker(worker: Worker, logger: Logger, metrics: Metrics | undefined): void {
+  let workerErrors = 0;
+  worker.on('failed', (job, error) => {
+    metrics?.jobFailures.inc({ queue: worker.name });
+    logger.error({ err: error, jobId: job?.id, queue: worker.name, attempts: job?.attemptsMade }, 'job failed');
+  });
+  worker.on('error', (error) => {
+    // Repeats every reconnect attempt while Redis is down; the connection logs the outage itself.
+    workerErrors += 1;
+    if (workerErrors === 1) logger.error({ err: error, queue: worker.name }, 'worker error');
+  });
+  worker.on('ready', () => {
+    workerErrors = 0;
+  });
 }
 
 async function processExpiry(
@@ -77,12 +91,15 @@ async function processExpiry(
   token: string | undefined,
   context: ServiceContext,
   logger: Logger,
+  metrics: Metrics | undefined,
 ): Promise<string> {
   const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
   // End every overdue activation in one batch, not just this job's: when many end at once, the
   // first jobs drain the burst and the rest find their activation already ended.
   for (const ended of await expireDueActivations(context, EXPIRY_BATCH_SIZE)) {
-    log.info({ endedActivationId: ended.id, lagMs: (ended.endedAt?.getTime() ?? 0) - ended.endsAt.getTime() }, 'activation expired');
+    const lagMs = (ended.endedAt?.getTime() ?? 0) - ended.endsAt.getTime();
+    metrics?.revokeLag.observe({ trigger: 'job' }, lagMs / 1000);
+    log.info({ endedActivationId: ended.id, lagMs }, 'activation expired');
   }
   const result = await expireActivation(context, job.data.activationId);
   if (result.outcome === 'not_due') {
@@ -94,7 +111,9 @@ async function processExpiry(
     throw new DelayedError();
   }
   if (result.outcome === 'ended') {
-    log.info({ lagMs: context.clock.now().getTime() - result.activation.endsAt.getTime() }, 'activation expired');
+    const lagMs = context.clock.now().getTime() - result.activation.endsAt.getTime();
+    metrics?.revokeLag.observe({ trigger: 'job' }, lagMs / 1000);
+    log.info({ lagMs }, 'activation expired');
   }
   return result.outcome;
 }

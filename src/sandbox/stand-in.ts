@@ -45,6 +45,8 @@ export interface SlackStandInOptions {
   origin: string;
   /** Bot token the Web API accepts; a random one when omitted. */
   botToken?: string;
+  /** App-level token that `apps.connections.open` accepts; a random one when omitted. */
+  appToken?: string;
   botUserId?: string;
   botId?: string;
   teamId?: string;
@@ -69,6 +71,31 @@ export interface InjectedFailure {
   retryAfterSeconds?: number;
   /** Number of consecutive calls that fail (default 1). */
   times?: number;
+  /**
+   * Closes the connection without a response, after recording the call with status 0. This is a
+   * network error whose outcome the client cannot know. `status` and `error` are then ignored.
+   */
+  disconnect?: boolean;
+}
+
+/**
+ * A call that {@link SlackStandIn.holdNext} keeps waiting before the stand-in looks at it, as if
+ * it had not reached Slack yet. It is recorded and answered only when released, and dropped
+ * unrecorded when the client goes away first (a crash before Slack got the request).
+ */
+export interface HeldCall {
+  /** Resolves when a call arrives and is being held. */
+  readonly arrived: Promise<void>;
+  /** Resolves with `true` when the client disconnected while the call was held. */
+  readonly dropped: Promise<boolean>;
+  /** Lets the held call through. */
+  release(): void;
+}
+
+interface PendingHold {
+  arrive(): void;
+  drop(dropped: boolean): void;
+  released: Promise<void>;
 }
 
 interface PendingFailure {
@@ -81,6 +108,7 @@ export class SlackStandIn {
   /** Base URL to pass as the WebClient `slackApiUrl`, ending in `/api/`. */
   readonly apiUrl: string;
   readonly botToken: string;
+  readonly appToken: string;
   readonly identity: WorkspaceIdentity;
   readonly workspace: Workspace;
   readonly views: ViewStore;
@@ -91,11 +119,13 @@ export class SlackStandIn {
 
   private readonly origin: string;
   private readonly failures = new Map<string, PendingFailure[]>();
+  private readonly holds = new Map<string, PendingHold[]>();
 
   constructor(options: SlackStandInOptions) {
     this.origin = options.origin;
     this.apiUrl = `${options.origin}${API_PATH}`;
     this.botToken = options.botToken ?? `xoxb-sandbox-${randomBytes(12).toString('hex')}`;
+    this.appToken = options.appToken ?? `xapp-sandbox-${randomBytes(12).toString('hex')}`;
     this.now = options.now ?? Date.now;
     this.identity = {
       botUserId: options.botUserId ?? DEFAULT_BOT_USER_ID,
@@ -128,6 +158,20 @@ export class SlackStandIn {
     this.failures.set(method, queue);
   }
 
+  /** Holds the next call of `method` until released, or drops it if the client disconnects first. */
+  holdNext(method: string): HeldCall {
+    let arrive = (): void => undefined;
+    let drop = (_dropped: boolean): void => undefined;
+    let release = (): void => undefined;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const dropped = new Promise<boolean>((resolve) => (drop = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const queue = this.holds.get(method) ?? [];
+    queue.push({ arrive, drop, released });
+    this.holds.set(method, queue);
+    return { arrived, dropped, release: () => release() };
+  }
+
   /** Forgets messages, views, trigger ids, response URLs and recorded calls; members stay. */
   reset(): void {
     this.views.clear();
@@ -155,7 +199,9 @@ export class SlackStandIn {
       if (raw === undefined) {
         sendReply(response, { status: 413, body: `request body exceeds ${MAX_REQUEST_BYTES} bytes` });
       } else if (isApi) {
-        this.handleApiCall(url, request, raw, response);
+        if (await this.waitIfHeld(url.pathname.slice(API_PATH.length), request)) {
+          this.handleApiCall(url, request, raw, response);
+        }
       } else {
         this.handleResponseUrl(url, raw, response);
       }
@@ -170,9 +216,15 @@ export class SlackStandIn {
     const method = url.pathname.slice(API_PATH.length);
     const parsed = parseApiArguments(request.headers['content-type'], raw);
     const body = withoutToken(parsed.args);
+    const injected = this.takeInjectedFailure(method);
+    if (injected === 'disconnect') {
+      this.record({ method, body, url: url.href, at: this.now(), status: 0, response: 'connection closed by the stand-in' });
+      request.socket.destroy();
+      return;
+    }
     const reply =
-      this.takeInjectedFailure(method) ??
-      this.checkAuthentication(request, parsed.args) ??
+      injected ??
+      this.checkAuthentication(request, parsed.args, method) ??
       (parsed.error === undefined ? undefined : slackError(parsed.error)) ??
       this.api.dispatch(method, body);
     this.record({ method, body, url: url.href, at: this.now(), status: reply.status, response: reply.body });
@@ -187,7 +239,8 @@ export class SlackStandIn {
     }
     const parsed = parseJsonObject(raw);
     const body = parsed ?? { unparsed: raw };
-    const reply = this.takeInjectedFailure('response_url') ?? this.applyResponse(id, parsed);
+    const injected = this.takeInjectedFailure('response_url');
+    const reply = (injected === 'disconnect' ? undefined : injected) ?? this.applyResponse(id, parsed);
     this.record({ method: 'response_url', body, url: url.href, at: this.now(), status: reply.status, response: reply.body });
     sendReply(response, reply);
   }
@@ -229,7 +282,18 @@ export class SlackStandIn {
     this.log.record(call);
   }
 
-  private takeInjectedFailure(method: string): Reply | undefined {
+  // Resolves true when the call may go on: not held, or released while its client still waits.
+  private async waitIfHeld(method: string, request: IncomingMessage): Promise<boolean> {
+    const hold = this.holds.get(method)?.shift();
+    if (hold === undefined) return true;
+    hold.arrive();
+    const closed = new Promise<'closed'>((resolve) => request.socket.once('close', () => resolve('closed')));
+    const outcome = await Promise.race([hold.released.then(() => 'released' as const), closed]);
+    hold.drop(outcome === 'closed');
+    return outcome === 'released';
+  }
+
+  private takeInjectedFailure(method: string): Reply | 'disconnect' | undefined {
     const queue = this.failures.get(method);
     const head = queue?.[0];
     if (queue === undefined || head === undefined) {
@@ -239,19 +303,21 @@ export class SlackStandIn {
     if (head.remaining === 0) {
       queue.shift();
     }
-    return injectedFailureReply(head.failure);
+    return head.failure.disconnect === true ? 'disconnect' : injectedFailureReply(head.failure);
   }
 
   // Slack accepts the token as a Bearer header or as a `token` argument. It reports a missing or
   // wrong token with HTTP 200 and an error code.
-  private checkAuthentication(request: IncomingMessage, args: JsonObject): Reply | undefined {
+  private checkAuthentication(request: IncomingMessage, args: JsonObject, method: string): Reply | undefined {
     const header = request.headers.authorization;
     const bearer = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
     if (token === undefined || token === '') {
       return slackError('not_authed');
     }
-    return token === this.botToken ? undefined : slackError('invalid_auth');
+    // apps.connections.open takes the app-level token; every other method the bot token.
+    const expected = method === 'apps.connections.open' ? this.appToken : this.botToken;
+    return token === expected ? undefined : slackError('invalid_auth');
   }
 }
 

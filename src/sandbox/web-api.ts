@@ -24,6 +24,9 @@ type ApiHandler = (args: JsonObject) => Reply;
 
 /** Web API methods by name, over one workspace. */
 export class WebApiMethods {
+  /** WebSocket URL that `apps.connections.open` returns; unset, that method fails with `internal_error`. */
+  socketModeUrl: string | undefined;
+
   private readonly handlers: ReadonlyMap<string, ApiHandler> = new Map<string, ApiHandler>([
     ['auth.test', () => this.authTest()],
     ['chat.postMessage', (args) => this.postMessage(args)],
@@ -37,6 +40,8 @@ export class WebApiMethods {
     ['users.info', (args) => this.userInfo(args)],
     ['users.lookupByEmail', (args) => this.lookupUserByEmail(args)],
     ['conversations.open', (args) => this.openConversation(args)],
+    ['conversations.info', (args) => this.conversationInfo(args)],
+    ['apps.connections.open', () => this.openSocketConnection()],
     ['usergroups.users.list', (args) => this.listUserGroupMembers(args)],
   ]);
 
@@ -93,6 +98,9 @@ export class WebApiMethods {
     const channel = this.workspace.resolveChannel(args.channel);
     if (channel === undefined) {
       return slackError('channel_not_found');
+    }
+    if (!this.workspace.isAppMember(channel)) {
+      return slackError('not_in_channel');
     }
     const invalid = checkMessageContent(args);
     if (invalid !== undefined) {
@@ -238,6 +246,18 @@ export class WebApiMethods {
       return slackError('users_not_found');
     }
     return slackOk({ user: this.describeUser(user) });
+  }
+
+  private conversationInfo(args: JsonObject): Reply {
+    const channel = this.workspace.resolveChannel(args.channel);
+    if (channel === undefined) {
+      return slackError('channel_not_found');
+    }
+    return slackOk({ channel: { id: channel, is_archived: false, is_member: this.workspace.isAppMember(channel) } });
+  }
+
+  private openSocketConnection(): Reply {
+    return this.socketModeUrl === undefined ? slackError('internal_error') : slackOk({ url: this.socketModeUrl });
   }
 
   private openConversation(args: JsonObject): Reply {

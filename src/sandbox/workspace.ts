@@ -77,6 +77,7 @@ export class Workspace {
   private readonly userGroups = new Map<string, UserGroup>();
   private readonly channels = new Map<string, WorkspaceChannel>();
   private readonly missingChannels = new Set<string>();
+  private readonly nonMemberChannels = new Set<string>();
   private readonly messages = new Map<string, StoredMessage[]>();
   private readonly listeners = new Set<ChangeListener>();
   private lastTsMicroseconds = 0;
@@ -139,6 +140,22 @@ export class Workspace {
   /** Makes every call that names this conversation fail with `channel_not_found`. */
   setChannelMissing(id: string): void {
     this.missingChannels.add(id);
+  }
+
+  /** Makes posts to this channel fail with `not_in_channel`, as when the app was never invited. */
+  setChannelNotMember(id: string): void {
+    this.nonMemberChannels.add(id);
+  }
+
+  /** Undoes {@link setChannelMissing} and {@link setChannelNotMember} for a channel. */
+  restoreChannel(id: string): void {
+    this.missingChannels.delete(id);
+    this.nonMemberChannels.delete(id);
+  }
+
+  /** Reports whether the app is a member of the channel (false after {@link setChannelNotMember}). */
+  isAppMember(channel: string): boolean {
+    return !this.nonMemberChannels.has(channel);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { and, isNotNull, lt, sql } from 'drizzle-orm';
 import { outbox } from '../../db/schema.js';
 import type { Executor, Transaction } from '../../db/client.js';
 import type { Notice, NoticeRecipient } from './notices.js';
@@ -72,8 +72,19 @@ async function enqueueHomeRefreshes(tx: Transaction, userIds: string[]): Promise
 
 /** Counts outbox rows not yet delivered or given up on. */
 export async function countOutboxBacklog(db: Executor): Promise<number> {
-  const rows = await db.execute<{ count: string }>(
-    sql`select count(*)::text as count from ${outbox} where delivered_at is null and failed_at is null`,
-  );
-  return Number(rows[0]?.count ?? 0);
+  return (await countOutbox(db)).backlog;
+}
+
+/** Counts outbox rows still owed (`backlog`) and rows given up on (`failed`). */
+export async function countOutbox(db: Executor): Promise<{ backlog: number; failed: number }> {
+  const rows = await db.execute<{ backlog: number; failed: number }>(sql`
+    select count(*) filter (where delivered_at is null and failed_at is null)::int as backlog,
+      count(*) filter (where failed_at is not null)::int as failed
+    from ${outbox}`);
+  return { backlog: rows[0]?.backlog ?? 0, failed: rows[0]?.failed ?? 0 };
+}
+
+/** Deletes rows delivered before `before`; rows still owed or failed are kept. */
+export async function purgeDeliveredOutbox(db: Executor, before: Date): Promise<void> {
+  await db.delete(outbox).where(and(isNotNull(outbox.deliveredAt), lt(outbox.deliveredAt, before)));
 }

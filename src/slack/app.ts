@@ -1,5 +1,6 @@
-import { App, HTTPReceiver, SocketModeReceiver, type CustomRoute, type Receiver } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import type { OpsRoute } from '../health.js';
 import type { Logger } from '../logger.js';
 import { registerActivationSubmission } from './activation-submission.js';
 import { toBoltLogger } from './bolt-logger.js';
@@ -9,6 +10,8 @@ import { registerHome } from './home/register.js';
 import { registerAdmin } from './admin/register.js';
 import { registerApprovalActions } from './approval-actions.js';
 import { registerSettingsSubmission } from './settings-submission.js';
+import { createRequestGate, type RequestGateOptions } from './request-gate.js';
+import { SocketConnection } from './socket-connection.js';
 
 /** Slack credentials and the bot identity resolved once at start-up. */
 export interface SlackAppOptions {
@@ -19,17 +22,28 @@ export interface SlackAppOptions {
   botId: string;
   botUserId: string;
   port: number;
-  routes: CustomRoute[];
+  /** Served next to `/slack/events` in HTTP mode; Socket Mode serves them elsewhere. */
+  routes: OpsRoute[];
+  gate: RequestGateOptions;
 }
 
 /** A Bolt app with the receiver for HTTP or Socket Mode. */
 export interface SlackApp {
   app: App;
   receiver: HTTPReceiver | SocketModeReceiver;
-  /** The HTTP port actually bound (differs from the option when it is 0). */
-  start(): Promise<number>;
+  /** The Socket Mode connection; `undefined` in HTTP mode. */
+  socket: SocketConnection | undefined;
+  /** Starts receiving; returns the HTTP port bound in HTTP mode, `undefined` in Socket Mode. */
+  start(): Promise<number | undefined>;
+  /** Stops receiving: closes the HTTP listener or the Socket Mode connection. */
   stop(): Promise<void>;
 }
+
+// Few quick retries: a modal's trigger expires after 3 seconds, and the outbox retries messages
+// on its own schedule. Rate-limited calls still wait for Retry-After (the client's default).
+const HANDLER_RETRY_CONFIG = { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 };
+// A handler's reply is useless long after Slack's 3-second budget, so a hung call is cut off.
+const HANDLER_REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * Builds the Bolt app. `botId` and `botUserId` are passed in so Bolt does not call
@@ -37,13 +51,26 @@ export interface SlackApp {
  */
 export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, 'client'>, logger: Logger): SlackApp {
   const boltLogger = toBoltLogger(logger);
+  const clientOptions = {
+    ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+    retryConfig: HANDLER_RETRY_CONFIG,
+    timeout: HANDLER_REQUEST_TIMEOUT_MS,
+  };
   const receiver: HTTPReceiver | SocketModeReceiver =
     options.appToken !== undefined
       ? new SocketModeReceiver({
           appToken: options.appToken,
           logger: boltLogger,
-          customRoutes: options.routes,
-          installerOptions: { port: options.port },
+          // SocketConnection reconnects instead (see there); apps.connections.open is not retried
+          // inside the client either, so a refusal reaches SocketConnection's backoff at once.
+          autoReconnectEnabled: false,
+          installerOptions: {
+            clientOptions: {
+              ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+              retryConfig: { retries: 0 },
+              timeout: HANDLER_REQUEST_TIMEOUT_MS,
+            },
+          },
         })
       : new HTTPReceiver({
           signingSecret: options.signingSecret ?? '',
@@ -58,13 +85,9 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
     tokenVerificationEnabled: false,
     receiver: receiver as Receiver,
     logger: boltLogger,
-    clientOptions: {
-      ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
-      // Few quick retries: a modal's trigger expires after 3 seconds, and the outbox retries
-      // messages on its own schedule. Rate-limited calls still wait for Retry-After.
-      retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
-    },
+    clientOptions,
   });
+  receiver.init(createRequestGate(app, options.gate));
   const slackDeps: SlackDeps = { ...deps, client: app.client as WebClient };
   registerPimCommand(app, slackDeps);
   registerActivationSubmission(app, slackDeps);
@@ -76,18 +99,29 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
 
+  const socket =
+    receiver instanceof SocketModeReceiver
+      ? new SocketConnection(receiver.client, logger.child({ component: 'socket-mode' }), options.gate.metrics)
+      : undefined;
   return {
     app,
     receiver,
+    socket,
     start: async () => {
       if (receiver instanceof HTTPReceiver) {
         const server = await receiver.start(options.port);
         const address = server.address();
         return typeof address === 'object' && address !== null ? address.port : options.port;
       }
-      await receiver.start();
-      return options.port;
+      await socket?.start();
+      return undefined;
     },
-    stop: () => receiver.stop(),
+    stop: async () => {
+      if (socket !== undefined) {
+        await socket.stop();
+        return;
+      }
+      await receiver.stop();
+    },
   };
 }

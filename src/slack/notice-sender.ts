@@ -1,55 +1,122 @@
-import { ErrorCode, type WebClient } from '@slack/web-api';
-import { PermanentDeliveryError } from '../errors.js';
+import {
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  type WebClient,
+} from '@slack/web-api';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../errors.js';
 import type { Notice, NoticeRecipient } from '../services/notices.js';
 import { renderNotice } from './notice-messages.js';
 
-// Slack platform errors that a retry cannot fix: the message or its target is wrong.
+// Slack platform errors that a retry cannot fix: the message or its target user is wrong.
 // https://docs.slack.dev/reference/methods/chat.postMessage#errors
 const PERMANENT_ERRORS = new Set([
+  'user_not_found',
+  'cannot_dm_bot',
+  'account_inactive',
+  'invalid_blocks',
+  'invalid_blocks_format',
+  'invalid_metadata_format',
+  'msg_too_long',
+  'no_text',
+  'too_many_attachments',
+]);
+
+// Errors an administrator fixes by inviting the app, restoring the channel, reinstalling the app
+// or granting a scope. Messages wait (retried with backoff) instead of being dropped meanwhile.
+const NEEDS_ADMIN_ERRORS = new Set([
   'channel_not_found',
   'not_in_channel',
   'is_archived',
-  'user_not_found',
-  'cannot_dm_bot',
-  'invalid_blocks',
-  'invalid_blocks_format',
-  'msg_too_long',
-  'no_text',
+  'restricted_action',
   'invalid_auth',
   'not_authed',
-  'account_inactive',
   'token_revoked',
+  'token_expired',
   'missing_scope',
+  'team_access_not_granted',
 ]);
 
-/** Sends a rendered notice to a user's DM with the app or to a channel. */
-export type SendNotice = (to: NoticeRecipient, notice: Notice) => Promise<void>;
+/** `event_type` of the metadata on every message slack-pim posts. */
+export const OUTBOX_METADATA_EVENT_TYPE = 'pim_outbox_message';
+
+/** One message to post, keyed by the outbox row that owes it. */
+export interface NoticeDelivery {
+  outboxId: number;
+  to: NoticeRecipient;
+  notice: Notice;
+}
+
+/** Posts a rendered notice to a user's DM with the app or to a channel. */
+export type SendNotice = (delivery: NoticeDelivery) => Promise<void>;
 
 /**
  * Creates the sender the outbox uses. `chat.postMessage` to a user ID posts in the app's DM
- * with that user, so no `im:write` scope or `conversations.open` is needed.
+ * with that user, so no `im:write` scope or `conversations.open` is needed. `client` must not
+ * retry by itself (`retries: 0`, `rejectRateLimitedCalls: true`): the outbox records every
+ * attempt and schedules the next one, honouring `Retry-After`.
+ *
+ * NOTE: Slack offers no idempotency key for chat.postMessage (`client_msg_id` is reserved for
+ * Slack's own clients), so a message can still be posted twice. That happens when Slack
+ * accepted a post and this process died, or lost the response (time-out, reset connection),
+ * before the outbox row was marked delivered. The window is one Web API round trip plus one
+ * UPDATE. The metadata below names the outbox row, so such a duplicate can be found.
  */
 export function createNoticeSender(client: WebClient): SendNotice {
-  return async (to, notice) => {
+  return async ({ outboxId, to, notice }) => {
     const channel = 'userId' in to ? to.userId : to.channelId;
     const message = renderNotice(notice);
     try {
-      await client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
+      await client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+        metadata: { event_type: OUTBOX_METADATA_EVENT_TYPE, event_payload: { outbox_id: outboxId } },
+      });
     } catch (error) {
       throw classifySlackError(error, channel);
     }
   };
 }
 
-/** Wraps a Web API error as permanent when retrying cannot help; returns others unchanged. */
+/**
+ * Wraps a Web API error as `PermanentDeliveryError` when retrying cannot help and as
+ * `RetryableDeliveryError` otherwise, with Slack's `Retry-After` for rate limits. Errors that are
+ * not from the Web API client come back unchanged.
+ */
 export function classifySlackError(error: unknown, channel: string): unknown {
-  if (typeof error === 'object' && error !== null && (error as { code?: unknown }).code === ErrorCode.PlatformError) {
-    const slackError = (error as { data?: { error?: unknown } }).data?.error;
-    if (typeof slackError === 'string' && PERMANENT_ERRORS.has(slackError)) {
-      return new PermanentDeliveryError(slackError, `Slack rejected the message to ${channel}: ${slackError}`, {
-        cause: error,
-      });
-    }
+  if (error instanceof WebAPIRateLimitedError) {
+    return new RetryableDeliveryError('rate_limited', `Slack rate-limited the message to ${channel}`, {
+      cause: error,
+      retryAfterMs: error.retryAfter * 1000,
+    });
+  }
+  if (error instanceof WebAPIPlatformError) {
+    const slackError = typeof error.data.error === 'string' ? error.data.error : 'unknown_error';
+    const message = `Slack rejected the message to ${channel}: ${slackError}`;
+    if (PERMANENT_ERRORS.has(slackError)) return new PermanentDeliveryError(slackError, message, { cause: error });
+    const code = NEEDS_ADMIN_ERRORS.has(slackError) ? slackError : `slack_${slackError}`;
+    return new RetryableDeliveryError(code, message, { cause: error });
+  }
+  if (error instanceof WebAPIHTTPError) {
+    return new RetryableDeliveryError(`http_${error.statusCode}`, `Slack returned HTTP ${error.statusCode}`, {
+      cause: error,
+    });
+  }
+  if (error instanceof WebAPIRequestError) {
+    return new RetryableDeliveryError('network_error', `request to Slack failed: ${error.original.message}`, {
+      cause: error,
+    });
   }
   return error;
+}
+
+/** Reports whether a delivery error means the target channel must be fixed by an administrator. */
+export function isChannelProblem(error: unknown): error is RetryableDeliveryError {
+  return (
+    error instanceof RetryableDeliveryError &&
+    ['channel_not_found', 'not_in_channel', 'is_archived', 'missing_scope'].includes(error.code)
+  );
 }

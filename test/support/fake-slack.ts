@@ -14,6 +14,7 @@ import {
   DEFAULT_TEAM_DOMAIN,
   DEFAULT_TEAM_ID,
   SlackStandIn,
+  type HeldCall,
   type InjectedFailure,
 } from '../../src/sandbox/stand-in.js';
 import type { StoredView } from '../../src/sandbox/views.js';
@@ -21,14 +22,17 @@ import { dmChannelIdFor, type WorkspaceUser } from '../../src/sandbox/workspace.
 
 export * from '../../src/sandbox/limits.js';
 export { DEFAULT_APP_ID, DEFAULT_BOT_ID, DEFAULT_BOT_USER_ID, DEFAULT_TEAM_ID, DEFAULT_WAIT_TIMEOUT_MS, dmChannelIdFor };
-export type { InjectedFailure, RecordedCall };
+export type { HeldCall, InjectedFailure, RecordedCall };
 
 export const DEFAULT_BOT_TOKEN = 'xoxb-test-token';
+export const DEFAULT_APP_TOKEN = 'xapp-test-token';
 export const TEAM_DOMAIN = DEFAULT_TEAM_DOMAIN;
 
 /** Options of {@link FakeSlack.start}. */
 export interface FakeSlackOptions {
   botToken?: string;
+  /** App-level token that `apps.connections.open` accepts. */
+  appToken?: string;
   botUserId?: string;
   botId?: string;
   teamId?: string;
@@ -46,6 +50,7 @@ export type FakeView = StoredView;
 export class FakeSlack {
   readonly apiUrl: string;
   readonly botToken: string;
+  readonly appToken: string;
   readonly botUserId: string;
   readonly botId: string;
   readonly teamId: string;
@@ -56,6 +61,7 @@ export class FakeSlack {
   ) {
     this.apiUrl = standIn.apiUrl;
     this.botToken = standIn.botToken;
+    this.appToken = standIn.appToken;
     this.botUserId = standIn.identity.botUserId;
     this.botId = standIn.identity.botId;
     this.teamId = standIn.identity.teamId;
@@ -79,6 +85,7 @@ export class FakeSlack {
     standIn = new SlackStandIn({
       origin: `http://127.0.0.1:${address.port}`,
       botToken: options.botToken ?? DEFAULT_BOT_TOKEN,
+      appToken: options.appToken ?? DEFAULT_APP_TOKEN,
       ...(options.botUserId === undefined ? {} : { botUserId: options.botUserId }),
       ...(options.botId === undefined ? {} : { botId: options.botId }),
       ...(options.teamId === undefined ? {} : { teamId: options.teamId }),
@@ -113,6 +120,26 @@ export class FakeSlack {
   /** Makes every call that names this channel fail with `channel_not_found`. */
   setChannelMissing(id: string): void {
     this.standIn.workspace.setChannelMissing(id);
+  }
+
+  /** Makes posts to this channel fail with `not_in_channel`, as when the app was never invited. */
+  setChannelNotMember(id: string): void {
+    this.standIn.workspace.setChannelNotMember(id);
+  }
+
+  /** Undoes {@link setChannelMissing} and {@link setChannelNotMember} for a channel. */
+  restoreChannel(id: string): void {
+    this.standIn.workspace.restoreChannel(id);
+  }
+
+  /** Sets the WebSocket URL that `apps.connections.open` returns; unset, it fails with `internal_error`. */
+  setSocketModeUrl(url: string | undefined): void {
+    this.standIn.api.socketModeUrl = url;
+  }
+
+  /** Holds the next call of `method` until released, or drops it if the client disconnects first. */
+  holdNext(method: string): HeldCall {
+    return this.standIn.holdNext(method);
   }
 
   /** Returns the direct message channel id the fake uses for a user. */

@@ -32,28 +32,33 @@ export class TestClock implements Clock {
 /** A database and Redis prefix owned by one test file, dropped by `destroy`. */
 export interface TestEnvironment {
   databaseUrl: string;
+  redisUrl: string;
   databaseName: string;
   redisPrefix: string;
   destroy(): Promise<void>;
 }
 
-/** Names a fresh database and Redis prefix; the database is created by the app at start-up. */
-export function createTestEnvironment(): TestEnvironment {
+/**
+ * Names a fresh database and Redis prefix; the database is created by the app at start-up.
+ * Fault tests pass the URLs of the private servers they start.
+ */
+export function createTestEnvironment(postgresUrl = TEST_POSTGRES_URL, redisUrl = TEST_REDIS_URL): TestEnvironment {
   const suffix = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const databaseName = `pim_test_${suffix}`;
   const redisPrefix = `pimtest-${suffix}`;
   return {
-    databaseUrl: `${TEST_POSTGRES_URL}/${databaseName}`,
+    databaseUrl: `${postgresUrl}/${databaseName}`,
     databaseName,
+    redisUrl,
     redisPrefix,
     destroy: async () => {
-      const admin = postgres(`${TEST_POSTGRES_URL}/postgres`, { max: 1, onnotice: () => undefined });
+      const admin = postgres(`${postgresUrl}/postgres`, { max: 1, onnotice: () => undefined, connect_timeout: 5 });
       try {
         await admin.unsafe(`drop database if exists "${databaseName}" with (force)`);
       } finally {
         await admin.end({ timeout: 5 });
       }
-      await deleteRedisKeys(redisPrefix);
+      await deleteRedisKeys(redisUrl, redisPrefix);
     },
   };
 }
@@ -78,6 +83,10 @@ export interface TestAppOptions {
   processRole?: Config['processRole'];
   securityChannelId?: string | undefined;
   logger?: Logger;
+  /** Per-user request limit; off unless given, so suites can send many commands. */
+  rateLimit?: Config['rateLimit'];
+  /** App-level token: when set, the app uses Socket Mode. */
+  appToken?: string;
 }
 
 /** Starts the real runtime (Bolt app, workers, outbox) against the test database and fake Slack. */
@@ -87,16 +96,17 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     slack: {
       botToken: options.fake.botToken,
       signingSecret: TEST_SIGNING_SECRET,
-      appToken: undefined,
+      appToken: options.appToken,
       apiUrl: options.fake.apiUrl,
     },
     port: 0,
     databaseUrl: options.environment.databaseUrl,
-    redisUrl: TEST_REDIS_URL,
+    redisUrl: options.environment.redisUrl,
     redisPrefix: options.environment.redisPrefix,
     securityChannelId: 'securityChannelId' in options ? options.securityChannelId : SECURITY_CHANNEL,
     adminUserIds: options.admins ?? [],
     processRole: options.processRole ?? 'all',
+    rateLimit: options.rateLimit,
     logLevel: 'silent',
   };
   const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -157,8 +167,8 @@ function collectText(value: unknown, parts: string[]): void {
   }
 }
 
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
+async function deleteRedisKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   try {
     let cursor = '0';
     do {

@@ -82,7 +82,15 @@ describe('manifest.yml', () => {
   it('requests exactly the bot scopes used', () => {
     const scopes = [...(manifest.oauth_config.scopes.bot as string[])].sort();
 
-    expect(scopes).toEqual(['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email']);
+    expect(scopes).toEqual([
+      'channels:read',
+      'chat:write',
+      'commands',
+      'groups:read',
+      'usergroups:read',
+      'users:read',
+      'users:read.email',
+    ]);
     expect(manifest.oauth_config.scopes.user).toBeUndefined();
   });
 
