@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, inArray, isNull, lte, or } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { activations, assignments, roles } from '../../db/schema.js';
-import type { Executor, Transaction } from '../../db/client.js';
-import { activationWindow, checkActivationRequest, type ActivationCheck } from '../domain/activation.js';
+import type { Executor } from '../../db/client.js';
+import { checkActivationRequest } from '../domain/activation.js';
 import { fileRequest } from './approvals.js';
 import {
   activationStartedItems,

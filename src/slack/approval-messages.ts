@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { slackDateToken } from '../domain/dates.js';
 import { formatDuration } from '../domain/duration.js';
 import { formatTicket } from '../services/activation-records.js';
-import { RECENT_ACTIVATIONS_DAYS, type RequestDetails } from '../services/approvals.js';
+import { RECENT_ACTIVATIONS_DAYS, type PendingRequest, type RequestDetails } from '../services/approvals.js';
 import { context, escapeMrkdwn, fields, header, mention, section } from './blocks.js';
 import type { RenderedMessage } from './notice-messages.js';
 
@@ -39,26 +39,7 @@ export function renderApprovalMessage(details: RequestDetails): RenderedMessage 
   const outcome = describeOutcome(details);
   if (outcome === undefined) {
     blocks.push(
-      {
-        type: 'actions',
-        block_id: `decide:${request.id}`,
-        elements: [
-          {
-            type: 'button',
-            action_id: APPROVE_ACTION,
-            style: 'primary',
-            text: { type: 'plain_text', text: 'Approve' },
-            value: request.id,
-          },
-          {
-            type: 'button',
-            action_id: DENY_ACTION,
-            style: 'danger',
-            text: { type: 'plain_text', text: 'Deny' },
-            value: request.id,
-          },
-        ],
-      },
+      decisionButtons(request.id),
       context(
         `Times out ${request.requestExpiresAt === null ? 'never' : slackDateToken(request.requestExpiresAt)}. Other approvers: ${otherApprovers(details)}.`,
       ),
@@ -69,6 +50,45 @@ export function renderApprovalMessage(details: RequestDetails): RenderedMessage 
   // The id lets an approver or auditor find the request in the audit trail.
   blocks.push(context(`Request ${request.id}`));
   return { text: `${summary} ${outcome ?? 'Approve or deny it here.'}`, blocks };
+}
+
+/** Builds the Approve and Deny buttons of a request; each button's value is the activation id. */
+export function decisionButtons(activationId: string): KnownBlock {
+  return {
+    type: 'actions',
+    block_id: `decide:${activationId}`,
+    elements: [
+      {
+        type: 'button',
+        action_id: APPROVE_ACTION,
+        style: 'primary',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: activationId,
+      },
+      {
+        type: 'button',
+        action_id: DENY_ACTION,
+        style: 'danger',
+        text: { type: 'plain_text', text: 'Deny' },
+        value: activationId,
+      },
+    ],
+  };
+}
+
+/**
+ * Builds the short form of a pending request for lists (`/pim requests`, the Home tab): one line
+ * with its facts, then Approve and Deny.
+ */
+export function pendingRequestBlocks(request: PendingRequest): KnownBlock[] {
+  const { activation, roleName } = request;
+  const justification = activation.justification === null ? '' : `\n>${escapeMrkdwn(activation.justification)}`;
+  return [
+    section(
+      `${mention(activation.userId)} requests *${escapeMrkdwn(roleName)}* for ${formatDuration(activation.durationMinutes)}, since ${slackDateToken(activation.requestedAt)}${justification}`,
+    ),
+    decisionButtons(activation.id),
+  ];
 }
 
 function describeOutcome(details: RequestDetails): string | undefined {

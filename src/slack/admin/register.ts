@@ -15,7 +15,7 @@ import { HOME_ACTIONS } from '../home/actions.js';
 import { onButton, showView } from '../home/register.js';
 import { readUserTimeZone, requireActiveUser } from '../users.js';
 import { buildAssignmentForm, buildDeleteRoleForm, buildRemoveForm, buildRoleForm } from './forms.js';
-import { ADMIN_VIEWS, FORM_BLOCKS, ROLE_PAGE_ACTIONS, VALUE_ACTION, type FormState, type RolePageState } from './ids.js';
+import { ADMIN_VIEWS, FORM_BLOCKS, ROLE_PAGE_ACTIONS, VALUE_ACTION, type FormState } from './ids.js';
 import { importManagers } from './managers.js';
 import { buildRolePage } from './role-page.js';
 

@@ -1,11 +1,9 @@
 import type { KnownBlock } from '@slack/types';
-import { slackDateToken } from '../../domain/dates.js';
-import { formatDuration } from '../../domain/duration.js';
 import { requireActivePra } from '../../services/access.js';
 import { cancelRequest, listRequestsForApprover } from '../../services/approvals.js';
 import { listRoles, pickRole } from '../../services/roles.js';
-import { APPROVE_ACTION, DENY_ACTION } from '../approval-messages.js';
-import { context, escapeMrkdwn, MESSAGE_BLOCK_LIMIT, mention, section } from '../blocks.js';
+import { pendingRequestBlocks } from '../approval-messages.js';
+import { context, escapeMrkdwn, MESSAGE_BLOCK_LIMIT, section } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 import { buildSettingsModal } from '../settings-modal.js';
 import type { CommandOrigin } from './activate.js';
@@ -21,22 +19,7 @@ export async function handleRequestsCommand(deps: SlackDeps, origin: CommandOrig
     return;
   }
   const blocks: KnownBlock[] = [section(`*${pending.length} request(s) waiting for you*`)];
-  for (const { activation, roleName } of pending.slice(0, LISTED_REQUESTS)) {
-    const justification = activation.justification === null ? '' : `\n>${escapeMrkdwn(activation.justification)}`;
-    blocks.push(
-      section(
-        `${mention(activation.userId)} requests *${escapeMrkdwn(roleName)}* for ${formatDuration(activation.durationMinutes)}, since ${slackDateToken(activation.requestedAt)}${justification}`,
-      ),
-      {
-        type: 'actions',
-        block_id: `decide:${activation.id}`,
-        elements: [
-          { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: activation.id },
-          { type: 'button', action_id: DENY_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: activation.id },
-        ],
-      },
-    );
-  }
+  for (const request of pending.slice(0, LISTED_REQUESTS)) blocks.push(...pendingRequestBlocks(request));
   if (pending.length > LISTED_REQUESTS) {
     blocks.push(context(`${pending.length - LISTED_REQUESTS} more are not shown; decide these first.`));
   }

@@ -1,11 +1,10 @@
 import type { KnownBlock } from '@slack/types';
 import { slackDateToken } from '../../domain/dates.js';
 import type { UserStatus } from '../../services/status.js';
-import { APPROVE_ACTION, DENY_ACTION } from '../approval-messages.js';
-import { context, escapeMrkdwn, mention, section } from '../blocks.js';
+import { pendingRequestBlocks } from '../approval-messages.js';
+import { context, escapeMrkdwn, section } from '../blocks.js';
 import { REQUEST_CANCEL_ACTION } from '../notice-messages.js';
 import type { PendingRequest } from '../../services/approvals.js';
-import { formatDuration } from '../../domain/duration.js';
 import { HOME_ACTIONS, type HomeListKind } from './actions.js';
 
 /** Rows each personal list shows on the Home tab; the rest open with a "show all" button. */
@@ -47,22 +46,7 @@ export function buildPersonalSections(status: UserStatus): KnownBlock[] {
 export function buildApprovalSection(requests: readonly PendingRequest[]): KnownBlock[] {
   if (requests.length === 0) return [];
   const blocks: KnownBlock[] = [{ type: 'divider' }, section(`*Requests waiting for you* (${requests.length})`)];
-  for (const { activation, roleName } of requests.slice(0, APPROVAL_ROWS)) {
-    const justification = activation.justification === null ? '' : `\n>${escapeMrkdwn(activation.justification)}`;
-    blocks.push(
-      section(
-        `${mention(activation.userId)} requests *${escapeMrkdwn(roleName)}* for ${formatDuration(activation.durationMinutes)}, since ${slackDateToken(activation.requestedAt)}${justification}`,
-      ),
-      {
-        type: 'actions',
-        block_id: `decide:${activation.id}`,
-        elements: [
-          { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: activation.id },
-          { type: 'button', action_id: DENY_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: activation.id },
-        ],
-      },
-    );
-  }
+  for (const request of requests.slice(0, APPROVAL_ROWS)) blocks.push(...pendingRequestBlocks(request));
   blocks.push(...showMore('approvals', requests.length, APPROVAL_ROWS));
   return blocks;
 }
