@@ -1,7 +1,8 @@
 /**
  * Profiling aid, not part of `npm run bench`: starts the app with `--cpu-prof`, ends a wave of
- * activations live, and prints when each kind of outbox row was delivered.
- * Usage: `npx tsx bench/profile-expiry.ts [activations] [profile folder]`.
+ * activations (live, or after 10 s of downtime with `catch-up`), and prints when each kind of
+ * outbox row was delivered.
+ * Usage: `npx tsx bench/profile-expiry.ts [activations] [live|catch-up] [profile folder]`.
  */
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,13 +12,15 @@ import { FakeSlack } from '../test/support/fake-slack.js';
 import { startChild } from './support/child.js';
 import { BENCH_REDIS_URL, createBenchStore } from './support/database.js';
 import { RunMetrics } from './support/metrics.js';
-import { measureLiveExpiry } from './scenarios/expiry.js';
+import { measureCatchUp, measureLiveExpiry } from './scenarios/expiry.js';
 
 const SECURITY_CHANNEL = 'CBENCHSECURITY';
 const ADMINS = Array.from({ length: 50 }, (_, index) => `UBENCHADMIN${String(index).padStart(2, '0')}`);
 
 const activations = Number.parseInt(process.argv[2] ?? '10000', 10);
-const profileDirectory = process.argv[3] ?? join(tmpdir(), `pim-profile-${Date.now().toString(36)}`);
+const mode = process.argv[3] ?? 'live';
+if (mode !== 'live' && mode !== 'catch-up') throw new Error(`mode must be live or catch-up, got ${mode}`);
+const profileDirectory = process.argv[4] ?? join(tmpdir(), `pim-profile-${Date.now().toString(36)}`);
 mkdirSync(profileDirectory, { recursive: true });
 const name = `prof${Date.now().toString(36)}`;
 const store = await createBenchStore(name, SECURITY_CHANNEL);
@@ -35,15 +38,17 @@ try {
     rateLimit: undefined,
     logLevel: 'info',
   };
-  const app = await startChild(
-    'app',
-    { BENCH_APP_CONFIG: JSON.stringify(config) },
-    join(profileDirectory, 'app.log'),
-    ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`],
-  );
+  const startApp = (name: string) =>
+    startChild('app', { BENCH_APP_CONFIG: JSON.stringify(config) }, join(profileDirectory, `${name}.log`), [
+      '--cpu-prof',
+      `--cpu-prof-dir=${profileDirectory}`,
+    ]);
+  let app = await startApp('app');
   const metrics = new RunMetrics();
   const startedAt = Date.now();
-  await measureLiveExpiry(fake, store, { activations, spreadMs: 2_000, leadMs: 25_000, downtimeMs: 0 }, 'P', metrics);
+  const plan = { activations, spreadMs: 2_000, leadMs: 25_000, downtimeMs: 10_000 };
+  if (mode === 'live') await measureLiveExpiry(fake, store, plan, 'P', metrics);
+  else app = await measureCatchUp(fake, store, plan, 'P', app, () => startApp('app-catch-up'), metrics);
   process.stderr.write(`wave measured after ${Date.now() - startedAt} ms\n`);
   for (const [key, value] of metrics.values) process.stderr.write(`${key}: ${value}\n`);
   const kinds = await store.handle.sql`
