@@ -4,6 +4,7 @@
  * after it was down past the end times.
  */
 import type { FakeSlack } from '../../test/support/fake-slack.js';
+import { verifyAuditChain } from '../../src/services/audit-verify.js';
 import { countOutboxBacklog } from '../../src/services/outbox.js';
 import type { ChildServer } from '../support/child.js';
 import { roleId, seedEligible, type BenchStore } from '../support/database.js';
@@ -174,6 +175,7 @@ async function recordWave(
   metrics.set(scenario, 'activations', wave.users.length);
   metrics.set(scenario, 'expired in Postgres', rows.filter((row) => row.status === 'expired').length);
   metrics.set(scenario, 'expiry audit events', audit?.count ?? 0);
+  metrics.set(scenario, 'audit chain verified (1 = yes)', (await verifyAuditChain(store.handle.db)).ok ? 1 : 0);
   metrics.set(scenario, 'users without DM', wave.users.filter((user) => !times.has(user)).length);
   metrics.set(scenario, 'users with more than one DM', wave.users.filter((user) => (times.get(user)?.length ?? 0) > 1).length);
 }
