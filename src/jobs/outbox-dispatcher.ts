@@ -141,6 +141,9 @@ export class OutboxDispatcher {
 
   // Home tab refreshes fill only what messages and jobs leave of the batch. A refresh waits
   // meanwhile without harm: it is rendered when claimed, and later changes fold into it.
+  // NOTE: Slack allows views.publish about 100 calls per minute (Tier 4). After a burst of
+  // thousands of refreshes, each rate-limited row still renders its view before its 429, because
+  // no backoff is shared between rows of the same method.
   private async claim(): Promise<OutboxDelivery[]> {
     const rows = await this.db.execute<{ id: string; attempts: number; kind: string; payload: unknown }>(sql`
       with messages as (
