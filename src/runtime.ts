@@ -153,12 +153,29 @@ async function startWorkerRole(
     logger: logger.child({ component: 'timekeeper' }),
     metrics,
   });
-  await timekeeper.start();
+  // Deliveries start before the start-up sweep, so the DMs of what it ends go out while it
+  // works through a backlog. The dispatcher still stops after the timekeeper and the workers.
+  const dispatcher = await startOutboxDispatcher(parts);
+  try {
+    await timekeeper.start();
+  } catch (error) {
+    await dispatcher.stop();
+    throw error;
+  }
   stopper.add('timekeeper', () => timekeeper.stop(), { phase: 'work' });
 
   const workers = startWorkers(redis.blocking, config.redisPrefix, context, logger.child({ component: 'worker' }), metrics);
   stopper.add('workers', () => workers.close(), { phase: 'work', onTimeout: () => workers.close(true) });
+  stopper.add('outbox', () => dispatcher.stop(), { phase: 'work' });
+  // A runtime stopped right after it started would otherwise close Redis under workers that
+  // are still connecting, which BullMQ reports as unhandled rejections.
+  await workers.ready();
+}
 
+async function startOutboxDispatcher(
+  parts: RoleParts & { database: DatabaseHandle; queues: Queues },
+): Promise<OutboxDispatcher> {
+  const { context, database, queues, config, metrics, logger } = parts;
   // The outbox's client never retries by itself. Every attempt goes through the outbox, which
   // records it before sending and waits for the time in a 429's Retry-After.
   const outboxClient = new WebClient(config.slack.botToken, {
@@ -185,7 +202,7 @@ async function startWorkerRole(
     metrics,
   });
   await dispatcher.start();
-  stopper.add('outbox', () => dispatcher.stop(), { phase: 'work' });
+  return dispatcher;
 }
 
 async function startWebRole(

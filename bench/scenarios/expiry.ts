@@ -4,7 +4,7 @@
  * after it was down past the end times.
  */
 import type { FakeSlack } from '../../test/support/fake-slack.js';
-import { countOutboxBacklog } from '../../src/services/outbox.js';
+import { verifyAuditChain } from '../../src/services/audit-verify.js';
 import type { ChildServer } from '../support/child.js';
 import { roleId, seedEligible, type BenchStore } from '../support/database.js';
 import type { RunMetrics } from '../support/metrics.js';
@@ -113,12 +113,21 @@ async function seedWave(store: BenchStore, plan: ExpiryPlan, prefix: string): Pr
 
 async function waitForScheduling(store: BenchStore, wave: Wave, metrics: RunMetrics, scenario: string): Promise<void> {
   const startedAt = Date.now();
-  while ((await countOutboxBacklog(store.handle.db)) > 0) {
+  // Only this wave's jobs count: Home refreshes left from an earlier wave wait behind messages
+  // and jobs, so the whole backlog may not reach zero before the end times.
+  while ((await countWaitingExpiryRows(store)) > 0) {
     if (Date.now() > wave.firstEndMs) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   metrics.set(scenario, 'jobs scheduled within ms', Date.now() - startedAt);
   metrics.set(scenario, 'scheduled before first end (1 = yes)', Date.now() <= wave.firstEndMs ? 1 : 0);
+}
+
+async function countWaitingExpiryRows(store: BenchStore): Promise<number> {
+  const [row] = await store.handle.sql<{ count: number }[]>`
+    select count(*)::int as count from outbox
+    where kind = 'expire_activation' and delivered_at is null and failed_at is null`;
+  return row?.count ?? 0;
 }
 
 function listenForDms(fake: FakeSlack): { times: Map<string, number[]>; stop: () => void } {
@@ -174,6 +183,7 @@ async function recordWave(
   metrics.set(scenario, 'activations', wave.users.length);
   metrics.set(scenario, 'expired in Postgres', rows.filter((row) => row.status === 'expired').length);
   metrics.set(scenario, 'expiry audit events', audit?.count ?? 0);
+  metrics.set(scenario, 'audit chain verified (1 = yes)', (await verifyAuditChain(store.handle.db)).ok ? 1 : 0);
   metrics.set(scenario, 'users without DM', wave.users.filter((user) => !times.has(user)).length);
   metrics.set(scenario, 'users with more than one DM', wave.users.filter((user) => (times.get(user)?.length ?? 0) > 1).length);
 }

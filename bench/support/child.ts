@@ -22,12 +22,18 @@ export interface ChildServer {
 
 /**
  * Starts `bench/servers/<script>.ts` under tsx (as `npm start` runs the app), with its stderr
- * appended to `logFile`, and resolves once it reports ready.
+ * appended to `logFile`, and resolves once it reports ready. `nodeOptions` go to Node before the
+ * script, such as `--cpu-prof` (which Node does not accept in `NODE_OPTIONS`).
  */
-export async function startChild(script: string, env: Record<string, string>, logFile: string): Promise<ChildServer> {
+export async function startChild(
+  script: string,
+  env: Record<string, string>,
+  logFile: string,
+  nodeOptions: readonly string[] = [],
+): Promise<ChildServer> {
   const path = fileURLToPath(new URL(`../servers/${script}.ts`, import.meta.url));
   const child = fork(path, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...nodeOptions, '--import', 'tsx'],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

@@ -7,10 +7,16 @@ import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
 import { withTimeout } from '../timeout.js';
 import { OUTBOX_CHANNEL, type OutboxItem } from '../services/outbox.js';
+import { DeliveredMarks } from './delivered-marks.js';
 import { RepeatedFailureLog } from './repeated-failure-log.js';
 
 /** Rows claimed per round trip. */
 const CLAIM_BATCH_SIZE = 50;
+/**
+ * Rows being delivered at once. The dispatcher claims the next batch as soon as a batch's worth
+ * of room frees up, so one slow call does not hold back the rows claimed with it.
+ */
+const MAX_IN_FLIGHT = 2 * CLAIM_BATCH_SIZE;
 /**
  * A delivery that takes longer than this counts as failed (outcome unknown) and is retried.
  * The Slack client's own time-out is shorter, so this only catches a hung Redis or Postgres.
@@ -28,8 +34,6 @@ const FIRST_RETRY_DELAY_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
 /** About 2.6 hours of retries with the delays above. Rate-limited attempts do not count. */
 const MAX_ATTEMPTS = 25;
-/** Marking a sent row delivered is retried this often while Postgres is away, so it is not sent again. */
-const MARK_DELIVERED_RETRY_MS = 500;
 
 /** One claimed outbox row. */
 export interface OutboxDelivery {
@@ -48,7 +52,8 @@ export type Deliver = (delivery: OutboxDelivery) => Promise<void>;
  * Delivers outbox rows after their transactions commit. Wakes on NOTIFY and polls as a
  * fallback. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several processes share the work
  * and one of them at a time sends each row. The claim increments `attempts` and sets a lease in
- * the same statement, so every attempt is on record before it is made.
+ * the same statement, so every attempt is on record before it is made. Messages and jobs are
+ * claimed before Home tab refreshes, so a burst of refreshes does not delay DMs and expiries.
  */
 export class OutboxDispatcher {
   private readonly db: Database;
@@ -57,6 +62,7 @@ export class OutboxDispatcher {
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly drainFailures: RepeatedFailureLog;
+  private readonly deliveredMarks: DeliveredMarks;
   private pollTimer: NodeJS.Timeout | undefined;
   private listener: postgres.ListenMeta | undefined;
   private draining: Promise<void> | undefined;
@@ -70,6 +76,7 @@ export class OutboxDispatcher {
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.drainFailures = new RepeatedFailureLog(this.logger, 'outbox drain');
+    this.deliveredMarks = new DeliveredMarks(this.db, this.logger);
   }
 
   /** Starts polling and listening, and drains what is already waiting. */
@@ -101,6 +108,7 @@ export class OutboxDispatcher {
   /** Stops taking new rows and waits for the rows in hand. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.deliveredMarks.stop();
     if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
     await this.listener?.unlisten().catch(() => undefined);
     await this.draining;
@@ -109,33 +117,58 @@ export class OutboxDispatcher {
   private async drainLoop(): Promise<void> {
     do {
       this.drainAgain = false;
+      const inFlight = new Set<Promise<void>>();
       try {
         while (!this.stopped) {
           const claimed = await this.claim();
           this.drainFailures.recovered();
           if (claimed.length === 0) break;
-          await Promise.all(claimed.map((delivery) => this.deliverOne(delivery)));
+          for (const delivery of claimed) {
+            const delivering: Promise<void> = this.deliverOne(delivery).finally(() => inFlight.delete(delivering));
+            inFlight.add(delivering);
+          }
+          while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
         }
+        await Promise.all(inFlight);
       } catch (error) {
         this.drainFailures.failed(error, 'outbox drain failed; retrying on the next poll');
+        // Rows in hand finish before the drain ends, so `stop` still waits for them.
+        await Promise.allSettled(inFlight);
         return;
       }
     } while (this.drainAgain && !this.stopped);
   }
 
+  // Home tab refreshes fill only what messages and jobs leave of the batch. A refresh waits
+  // meanwhile without harm: it is rendered when claimed, and later changes fold into it.
+  // NOTE: Slack allows views.publish about 100 calls per minute (Tier 4). After a burst of
+  // thousands of refreshes, each rate-limited row still renders its view before its 429, because
+  // no backoff is shared between rows of the same method.
   private async claim(): Promise<OutboxDelivery[]> {
     const rows = await this.db.execute<{ id: string; attempts: number; kind: string; payload: unknown }>(sql`
-      update outbox set attempts = attempts + 1,
-        locked_until = now() + make_interval(secs => ${CLAIM_LEASE_SECONDS})
-      where id in (
+      with messages as (
         select id from outbox
         where delivered_at is null and failed_at is null and available_at <= now()
-          and (locked_until is null or locked_until < now())
+          and (locked_until is null or locked_until < now()) and kind <> 'home_refresh'
         order by id
         limit ${CLAIM_BATCH_SIZE}
+        for update skip locked),
+      refreshes as (
+        select id from outbox
+        where delivered_at is null and failed_at is null and available_at <= now()
+          and (locked_until is null or locked_until < now()) and kind = 'home_refresh'
+        order by id
+        limit greatest(0, ${CLAIM_BATCH_SIZE} - (select count(*) from messages))
         for update skip locked)
+      update outbox set attempts = attempts + 1,
+        locked_until = now() + make_interval(secs => ${CLAIM_LEASE_SECONDS})
+      where id in (select id from messages union all select id from refreshes)
       returning id, attempts, kind, payload`);
-    return rows.map((row) => ({
+    // RETURNING follows the table's physical order, so the priority is applied again here.
+    const ordered = [...rows].sort(
+      (a, b) => Number(a.kind === 'home_refresh') - Number(b.kind === 'home_refresh') || Number(a.id) - Number(b.id),
+    );
+    return ordered.map((row) => ({
       id: Number(row.id),
       attempts: row.attempts,
       item: { kind: row.kind, payload: row.payload } as OutboxItem,
@@ -152,28 +185,10 @@ export class OutboxDispatcher {
         await this.recordFailure(delivery, error, log);
         return;
       }
-      await this.markDelivered(delivery.id, log);
+      await this.deliveredMarks.mark(delivery.id);
       this.metrics?.outboxDeliveries.inc({ kind: delivery.item.kind, outcome: 'delivered' });
       log.debug('outbox row delivered');
     });
-  }
-
-  // Retries until it succeeds or the process stops: a row left unmarked is sent again once its
-  // lease ends, so giving up early turns a Postgres blip into a duplicate message.
-  private async markDelivered(id: number, log: Logger): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.db.execute(sql`update outbox set delivered_at = now(), locked_until = null where id = ${id}`);
-        return;
-      } catch (error) {
-        if (attempt === 1) log.error({ err: error }, 'sent, but could not mark the outbox row delivered; retrying');
-        if (this.stopped && attempt >= 3) {
-          log.error({ err: error }, 'stopping with a sent row unmarked; it will be sent again after its lease');
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, MARK_DELIVERED_RETRY_MS));
-      }
-    }
   }
 
   private async recordFailure(delivery: OutboxDelivery, error: unknown, log: Logger): Promise<void> {

@@ -21,6 +21,8 @@ const TIMER_CONCURRENCY = 20;
 
 /** The BullMQ workers of one process. */
 export interface Workers {
+  /** Resolves once every worker's Redis connections are ready, so closing them is clean. */
+  ready(): Promise<void>;
   /** Closes the workers; `force` abandons jobs in progress instead of waiting for them. */
   close(force?: boolean): Promise<void>;
 }
@@ -64,6 +66,9 @@ export function startWorkers(
   const workers = [expiry, requests, assignmentTimers];
   for (const worker of workers) watchWorker(worker, logger, metrics);
   return {
+    ready: async () => {
+      await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+    },
     close: async (force = false) => {
       await Promise.all(workers.map((worker) => worker.close(force)));
     },

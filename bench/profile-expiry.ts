@@ -1,0 +1,64 @@
+/**
+ * Profiling aid, not part of `npm run bench`: starts the app with `--cpu-prof`, ends a wave of
+ * activations (live, or after 10 s of downtime with `catch-up`), and prints when each kind of
+ * outbox row was delivered.
+ * Usage: `npx tsx bench/profile-expiry.ts [activations] [live|catch-up] [profile folder]`.
+ */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Config } from '../src/config.js';
+import { FakeSlack } from '../test/support/fake-slack.js';
+import { startChild } from './support/child.js';
+import { BENCH_REDIS_URL, createBenchStore } from './support/database.js';
+import { RunMetrics } from './support/metrics.js';
+import { measureCatchUp, measureLiveExpiry } from './scenarios/expiry.js';
+
+const SECURITY_CHANNEL = 'CBENCHSECURITY';
+const ADMINS = Array.from({ length: 50 }, (_, index) => `UBENCHADMIN${String(index).padStart(2, '0')}`);
+
+const activations = Number.parseInt(process.argv[2] ?? '10000', 10);
+const mode = process.argv[3] ?? 'live';
+if (mode !== 'live' && mode !== 'catch-up') throw new Error(`mode must be live or catch-up, got ${mode}`);
+const profileDirectory = process.argv[4] ?? join(tmpdir(), `pim-profile-${Date.now().toString(36)}`);
+mkdirSync(profileDirectory, { recursive: true });
+const name = `prof${Date.now().toString(36)}`;
+const store = await createBenchStore(name, SECURITY_CHANNEL);
+const fake = await FakeSlack.start();
+try {
+  const config: Config = {
+    slack: { botToken: fake.botToken, signingSecret: 'profile-secret', appToken: undefined, apiUrl: fake.apiUrl },
+    port: 0,
+    databaseUrl: store.databaseUrl,
+    redisUrl: BENCH_REDIS_URL,
+    redisPrefix: store.redisPrefix,
+    securityChannelId: SECURITY_CHANNEL,
+    adminUserIds: ADMINS,
+    processRole: 'all',
+    rateLimit: undefined,
+    logLevel: 'info',
+  };
+  const startApp = (name: string) =>
+    startChild('app', { BENCH_APP_CONFIG: JSON.stringify(config) }, join(profileDirectory, `${name}.log`), [
+      '--cpu-prof',
+      `--cpu-prof-dir=${profileDirectory}`,
+    ]);
+  let app = await startApp('app');
+  const metrics = new RunMetrics();
+  const startedAt = Date.now();
+  const plan = { activations, spreadMs: 2_000, leadMs: 25_000, downtimeMs: 10_000 };
+  if (mode === 'live') await measureLiveExpiry(fake, store, plan, 'P', metrics);
+  else app = await measureCatchUp(fake, store, plan, 'P', app, () => startApp('app-catch-up'), metrics);
+  process.stderr.write(`wave measured after ${Date.now() - startedAt} ms\n`);
+  for (const [key, value] of metrics.values) process.stderr.write(`${key}: ${value}\n`);
+  const kinds = await store.handle.sql`
+    select kind, count(*)::int as rows, count(delivered_at)::int as delivered,
+      min(delivered_at) as first_delivered, max(delivered_at) as last_delivered
+    from outbox group by kind order by kind`;
+  console.table(kinds);
+  await app.stop();
+  process.stderr.write(`profiles in ${profileDirectory}\n`);
+} finally {
+  await fake.close();
+  await store.drop();
+}

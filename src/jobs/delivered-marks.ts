@@ -1,0 +1,78 @@
+import { inArray, sql } from 'drizzle-orm';
+import type { Database } from '../../db/client.js';
+import { outbox } from '../../db/schema.js';
+import type { Logger } from '../logger.js';
+
+/** Marking sent rows delivered is retried this often while Postgres is away, so they are not sent again. */
+const MARK_DELIVERED_RETRY_MS = 500;
+
+interface Waiter {
+  id: number;
+  done: () => void;
+}
+
+/**
+ * Marks sent outbox rows delivered with group commit. A row sent while an UPDATE is running
+ * waits for it and joins the next one. A burst costs one statement and one WAL flush per round
+ * trip instead of one per row, and a lone row is still marked at once.
+ */
+export class DeliveredMarks {
+  private readonly db: Database;
+  private readonly logger: Logger;
+  private waiting: Waiter[] = [];
+  private flushing: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(db: Database, logger: Logger) {
+    this.db = db;
+    this.logger = logger;
+  }
+
+  /** Resolves once the row is marked delivered (or, after `stop`, given up on with an error logged). */
+  mark(id: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push({ id, done: resolve });
+      this.flushing ??= this.flushAll().finally(() => {
+        this.flushing = undefined;
+      });
+    });
+  }
+
+  /** Lets pending marks give up after a few more failures instead of retrying forever. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async flushAll(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const batch = this.waiting;
+      this.waiting = [];
+      await this.flush(batch);
+      for (const waiter of batch) waiter.done();
+    }
+  }
+
+  // Retries until it succeeds or the process stops: a row left unmarked is sent again once its
+  // lease ends, so giving up early turns a Postgres blip into a duplicate message.
+  private async flush(batch: Waiter[]): Promise<void> {
+    const ids = batch.map((waiter) => waiter.id);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.db.update(outbox).set({ deliveredAt: sql`now()`, lockedUntil: null }).where(inArray(outbox.id, ids));
+        return;
+      } catch (error) {
+        if (attempt === 1) {
+          this.logger.error({ err: error, outboxIds: ids }, 'sent, but could not mark the outbox rows delivered; retrying');
+        }
+        if (this.stopped && attempt >= 3) {
+          this.logger.error(
+            { err: error, outboxIds: ids },
+            'stopping with sent rows unmarked; they will be sent again after their lease',
+          );
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, MARK_DELIVERED_RETRY_MS));
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../../db/client.js';
+import { OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestEnvironment, eventually, type TestEnvironment } from '../support/harness.js';
+
+// More rows than one claim takes, so the tests see several claims.
+const BURST_ROWS = 250;
+
+let environment: TestEnvironment;
+let database: DatabaseHandle;
+let dispatcher: OutboxDispatcher | undefined;
+
+beforeAll(async () => {
+  environment = createTestEnvironment();
+  await ensureDatabaseExists(environment.databaseUrl);
+  await runMigrations(environment.databaseUrl);
+  database = connectDatabase(environment.databaseUrl, { maxConnections: 4 });
+});
+
+afterEach(async () => {
+  await dispatcher?.stop();
+  dispatcher = undefined;
+  await database.sql`delete from outbox`;
+});
+
+afterAll(async () => {
+  await database.close();
+  await environment.destroy();
+});
+
+describe('outbox dispatcher', () => {
+  it('delivers a burst once each and marks every row', async () => {
+    await insertNotices(BURST_ROWS);
+    const delivered: OutboxDelivery[] = [];
+    await startDispatcher(async (delivery) => {
+      delivered.push(delivery);
+    });
+
+    await eventually(async () => ((await countUndelivered()) === 0 ? true : undefined));
+    expect(delivered).toHaveLength(BURST_ROWS);
+    expect(new Set(delivered.map((delivery) => delivery.id)).size).toBe(BURST_ROWS);
+    expect(delivered.every((delivery) => delivery.attempts === 1)).toBe(true);
+    const [row] = await database.sql<{ attempts: number; unlocked: number }[]>`
+      select sum(attempts)::int as attempts, count(*) filter (where locked_until is null)::int as unlocked from outbox`;
+    expect(row?.attempts).toBe(BURST_ROWS);
+    expect(row?.unlocked).toBe(BURST_ROWS);
+  });
+
+  it('claims a message before older Home refreshes', async () => {
+    await database.sql`
+      insert into outbox (kind, payload)
+      select 'home_refresh', jsonb_build_object('userId', 'UREFRESH' || n) from generate_series(1, ${BURST_ROWS}) as n`;
+    await insertNotices(1);
+    const kinds: string[] = [];
+    await startDispatcher(async (delivery) => {
+      kinds.push(delivery.item.kind);
+    });
+
+    await eventually(async () => ((await countUndelivered()) === 0 ? true : undefined));
+    expect(kinds).toHaveLength(BURST_ROWS + 1);
+    expect(kinds[0]).toBe('notice');
+  });
+});
+
+async function startDispatcher(deliver: (delivery: OutboxDelivery) => Promise<void>): Promise<void> {
+  dispatcher = new OutboxDispatcher({ db: database.db, sql: database.sql, deliver, logger: createLogger('silent') });
+  await dispatcher.start();
+}
+
+async function insertNotices(count: number): Promise<void> {
+  await database.sql`
+    insert into outbox (kind, payload)
+    select 'notice', jsonb_build_object('to', jsonb_build_object('userId', 'UNOTICE' || n),
+      'notice', jsonb_build_object('type', 'test'))
+    from generate_series(1, ${count}) as n`;
+}
+
+async function countUndelivered(): Promise<number> {
+  const [row] = await database.sql<{ count: number }[]>`select count(*)::int as count from outbox where delivered_at is null`;
+  return row?.count ?? 0;
+}
