@@ -144,7 +144,7 @@ interface RoleParts {
 async function startWorkerRole(
   parts: RoleParts & { database: DatabaseHandle; redis: RedisConnections; queues: Queues },
 ): Promise<void> {
-  const { context, database, redis, queues, config, metrics, logger, stopper } = parts;
+  const { context, redis, queues, config, metrics, logger, stopper } = parts;
   const timekeeper = new Timekeeper({
     context,
     queues,
