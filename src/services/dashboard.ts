@@ -3,6 +3,8 @@ import { activations, assignments, directoryUsers, roles } from '../../db/schema
 import type { Executor } from '../../db/client.js';
 import { readAccess } from './access.js';
 import { listRequestsForApprover, type PendingRequest } from './approvals.js';
+import { countOutbox } from './outbox.js';
+import { readSecurityChannelStatus } from './security-channel.js';
 import { summarizeRoles, type RoleSummary } from './roles.js';
 import { readUserStatus, type UserStatus } from './status.js';
 
@@ -54,6 +56,10 @@ export interface AdminDashboard {
   recentActivations: RecentActivation[];
   /** Users Slack reported deactivated who still hold current assignments. */
   deactivatedHolders: { userId: string; roleNames: string[] }[];
+  /** Why posts to the security channel are held back, when they are; `undefined` while they go through. */
+  securityChannelProblem: { channelId: string; error: string; since: Date } | undefined;
+  /** Outbox rows (messages and jobs) given up on after their retries, which someone must look at. */
+  failedDeliveries: number;
 }
 
 /** Everything the viewer's Home tab shows, read at one moment. */
@@ -101,7 +107,15 @@ export async function readAdminDashboard(db: Executor, now: Date, canChange: boo
     recentActivationCount: count?.count ?? 0,
     recentActivations: recent,
     deactivatedHolders: await listDeactivatedHolders(db),
+    securityChannelProblem: await readSecurityChannelProblem(db),
+    failedDeliveries: (await countOutbox(db)).failed,
   };
+}
+
+async function readSecurityChannelProblem(db: Executor): Promise<AdminDashboard['securityChannelProblem']> {
+  const status = await readSecurityChannelStatus(db);
+  if (status?.problem == null) return undefined;
+  return { channelId: status.channelId, error: status.problem.error, since: new Date(status.problem.since) };
 }
 
 /** Lists users Slack reported deactivated who still hold current assignments, with those roles. */

@@ -52,6 +52,8 @@ function admin(overrides: Partial<AdminDashboard> = {}): AdminDashboard {
     recentActivationCount: 0,
     recentActivations: [],
     deactivatedHolders: [],
+    securityChannelProblem: undefined,
+    failedDeliveries: 0,
     ...overrides,
   };
 }
@@ -211,5 +213,27 @@ describe('paged modals', () => {
     expect(view.blocks.length).toBeLessThanOrEqual(VIEW_BLOCK_LIMIT);
     expect(text(view)).toContain('Page 2 of 3');
     expect(text(view)).toContain('Role 200');
+  });
+});
+
+describe('delivery problems on the administrators\' dashboard', () => {
+  it('warns about a security channel that rejects posts and about failed deliveries', () => {
+    const view = buildHomeView(
+      dashboard({
+        admin: admin({
+          securityChannelProblem: { channelId: 'CSEC0001', error: 'not_in_channel', since: NOW },
+          failedDeliveries: 3,
+        }),
+      }),
+    );
+    expect(text(view)).toContain('Posts to the security channel <#CSEC0001> are held back');
+    expect(text(view)).toContain('not_in_channel');
+    expect(text(view)).toContain('3 message(s) or job(s) could not be delivered');
+  });
+
+  it('shows no warning when deliveries work', () => {
+    const view = buildHomeView(dashboard({ admin: admin() }));
+    expect(text(view)).not.toContain('held back');
+    expect(text(view)).not.toContain('could not be delivered');
   });
 });

@@ -25,12 +25,34 @@ export function buildAdminSections(admin: AdminDashboard): KnownBlock[] {
     ),
   );
   if (admin.canChange) blocks.push(adminButtons());
+  blocks.push(...describeDeliveryProblems(admin));
 
   blocks.push(...buildRoleTable(admin.roles));
   blocks.push(...buildAlertSection(admin));
   blocks.push(...buildReviewSummarySection(admin));
   blocks.push(section(describeRecentActivity(admin)));
   if (admin.deactivatedHolders.length > 0) blocks.push(...describeDeactivated(admin));
+  return blocks;
+}
+
+/** Builds warnings about messages that are not getting through; nothing when all is well. */
+export function describeDeliveryProblems(admin: AdminDashboard): KnownBlock[] {
+  const blocks: KnownBlock[] = [];
+  const problem = admin.securityChannelProblem;
+  if (problem !== undefined) {
+    blocks.push(
+      section(
+        `:warning: *Posts to the security channel <#${problem.channelId}> are held back* since ${slackDateToken(problem.since)}: Slack answers \`${problem.error}\`. Invite the app to the channel or fix \`PIM_SECURITY_CHANNEL\`; the held posts go out once it works.`,
+      ),
+    );
+  }
+  if (admin.failedDeliveries > 0) {
+    blocks.push(
+      section(
+        `:warning: *${admin.failedDeliveries} message(s) or job(s) could not be delivered* after their retries. The \`outbox\` table lists them with \`failed_at\` and \`last_error\`.`,
+      ),
+    );
+  }
   return blocks;
 }
 

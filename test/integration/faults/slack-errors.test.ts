@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHomeViewForUser } from '../../../src/slack/home/publish.js';
 import { FakeSlack, type RecordedCall } from '../../support/fake-slack.js';
 import {
   createTestEnvironment,
@@ -165,6 +166,8 @@ describe('security channel the app cannot post to', () => {
         const [state] = await target.sql<{ value: { problem: { error: string } | null } }[]>`
           select value from app_state where key = 'security_channel_status'`;
         expect(state?.value.problem?.error).toBe(error);
+        const dashboard = await buildHomeViewForUser(target.runtime.context.db, target.runtime.context.clock, ADMIN);
+        expect(JSON.stringify(dashboard.blocks)).toContain(`Posts to the security channel <#${SECURITY_CHANNEL}> are held back`);
 
         // The bootstrap post to the security channel is owed; it must wait, not fail.
         await eventually(async () => {
