@@ -123,7 +123,7 @@ export class PermanentDeliveryError extends Error {
 /**
  * A delivery that failed for now and may succeed later: Slack rate limits, 5xx responses, network
  * errors, or a target the administrators must fix (the app not invited to the security channel).
- * `retryAfterMs` is set when the server said how long to wait (HTTP 429 `Retry-After`).
+ * `retryAfterMs` is set when the response gave a wait time (HTTP 429 `Retry-After`).
  */
 export class RetryableDeliveryError extends Error {
   readonly code: string;

@@ -358,7 +358,7 @@ export async function cancelPendingOnRemoval(
   return cancelled;
 }
 
-/** A pending request as an approver sees it. */
+/** A pending request with its role name, as listed to an approver. */
 export interface PendingRequest {
   activation: ActivationRow;
   roleName: string;

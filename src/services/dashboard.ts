@@ -45,7 +45,7 @@ export interface RecentActivation {
   status: string;
 }
 
-/** What active Privileged Role Administrators and Security Administrators see. */
+/** Administration part of the dashboard, for active Privileged Role Administrators and Security Administrators. */
 export interface AdminDashboard {
   /** True for an active Privileged Role Administrator; Security Administrators only look. */
   canChange: boolean;
@@ -56,7 +56,7 @@ export interface AdminDashboard {
   recentActivations: RecentActivation[];
   /** Users Slack reported deactivated who still hold current assignments. */
   deactivatedHolders: { userId: string; roleNames: string[] }[];
-  /** Why posts to the security channel are held back, when they are; `undefined` while they go through. */
+  /** Slack's error for held-back security channel posts, or `undefined` while posts go through. */
   securityChannelProblem: { channelId: string; error: string; since: Date } | undefined;
   /** Outbox rows (messages and jobs) given up on after their retries, which someone must look at. */
   failedDeliveries: number;

@@ -98,7 +98,7 @@ describe('expiry', () => {
   it('the start-up sweep ends what expired while the app was down', async () => {
     const app = apps[0]!;
     const activation = await activate(app, SWEEP_USER);
-    // Remove the job too, as if Redis had lost it: only Postgres knows the activation.
+    // Remove the job too, as if Redis had lost it, so only Postgres has the activation.
     await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ?? undefined);
     await app.runtime.queues.expiry.remove(`expire-${activation.id}`);
     await app.stop();
