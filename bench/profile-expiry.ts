@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Config } from '../src/config.js';
 import { FakeSlack } from '../test/support/fake-slack.js';
 import { startChild } from './support/child.js';
-import { BENCH_REDIS_URL, createBenchStore } from './support/database.js';
+import { BENCH_REDIS_URL, createBenchStore, seedHomeTabViewers } from './support/database.js';
 import { RunMetrics } from './support/metrics.js';
 import { measureCatchUp, measureLiveExpiry } from './scenarios/expiry.js';
 
@@ -24,6 +24,7 @@ const profileDirectory = process.argv[4] ?? join(tmpdir(), `pim-profile-${Date.n
 mkdirSync(profileDirectory, { recursive: true });
 const name = `prof${Date.now().toString(36)}`;
 const store = await createBenchStore(name, SECURITY_CHANNEL);
+await seedHomeTabViewers(store, ADMINS);
 const fake = await FakeSlack.start();
 try {
   const config: Config = {

@@ -12,7 +12,7 @@ import type { Config } from '../src/config.js';
 import { FakeSlack } from '../test/support/fake-slack.js';
 import { SlackSender } from '../test/support/slack-requests.js';
 import { startChild, type ChildServer } from './support/child.js';
-import { BENCH_REDIS_URL, createBenchStore, type BenchStore } from './support/database.js';
+import { BENCH_REDIS_URL, createBenchStore, seedHomeTabViewers, type BenchStore } from './support/database.js';
 import { RunMetrics } from './support/metrics.js';
 import { writeReport } from './support/report.js';
 import { measureAudit, seedAuditEvents, type AuditPlan } from './scenarios/audit.js';
@@ -100,6 +100,8 @@ async function runOnce(run: number, auditStore: BenchStore, auditSeed: Awaited<R
   try {
     const store = await createBenchStore(`${benchId}_r${run}`, SECURITY_CHANNEL);
     stores.push(store);
+    // The administrators look at their dashboards, so every change refreshes their Home tabs.
+    await seedHomeTabViewers(store, ADMINS);
 
     for (const mode of ['ack', 'io'] as const) {
       progress(`floor (${mode})`);
@@ -137,6 +139,7 @@ async function runOnce(run: number, auditStore: BenchStore, auditSeed: Awaited<R
 
     const expiryStore = await createBenchStore(`${benchId}_r${run}x`, SECURITY_CHANNEL);
     stores.push(expiryStore);
+    await seedHomeTabViewers(expiryStore, ADMINS);
     app = await track(startApp(fake, expiryStore, `app-r${run}-expiry`));
     progress(`expiry of ${plan.expiry.activations} activations (live)`);
     await measureLiveExpiry(fake, expiryStore, plan.expiry, `R${run}`, metrics);

@@ -196,15 +196,26 @@ export const outbox = pgTable(
     failedAt: instant('failed_at'),
   },
   (table) => [
-    index('outbox_pending_idx')
-      .on(table.availableAt, table.id)
-      .where(sql`delivered_at is null and failed_at is null`),
-    // Finds a user's Home tab refresh that is still waiting, so a new one can be folded into it.
+    // The dispatcher's claim: messages and jobs, oldest first, past any waiting Home refreshes.
+    index('outbox_pending_messages_idx')
+      .on(table.id)
+      .where(sql`kind <> 'home_refresh' and delivered_at is null and failed_at is null`),
+    // The Home refresher's claim.
     index('outbox_pending_home_refresh_idx')
-      .on(sql`(${table.payload}->>'userId')`)
+      .on(table.id)
       .where(sql`kind = 'home_refresh' and delivered_at is null and failed_at is null`),
   ],
 );
+
+/**
+ * Users who have opened the app's Home tab at least once. Slack sends `app_home_opened` each
+ * time the tab is opened, and the app publishes it then, so background refreshes go only to
+ * these users: for anyone else, the next open builds the tab anyway.
+ */
+export const homeTabViewers = pgTable('home_tab_viewers', {
+  userId: text('user_id').primaryKey(),
+  firstOpenedAt: instant('first_opened_at').notNull().defaultNow(),
+});
 
 /** Small key-value facts about this installation, such as whether the role catalog was seeded. */
 export const appState = pgTable('app_state', {

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { opsRoutes, type HealthSources } from './health.js';
 import { InFlight } from './in-flight.js';
 import { createDeliver } from './jobs/deliveries.js';
+import { HomeRefresher } from './jobs/home-refresher.js';
 import { OutboxDispatcher } from './jobs/outbox-dispatcher.js';
 import { createQueues, type Queues } from './jobs/queues.js';
 import { Timekeeper } from './jobs/timekeeper.js';
@@ -155,26 +156,33 @@ async function startWorkerRole(
   });
   // Deliveries start before the start-up sweep, so the DMs of what it ends go out while it
   // works through a backlog. The dispatcher still stops after the timekeeper and the workers.
-  const dispatcher = await startOutboxDispatcher(parts);
+  const { dispatcher, refresher } = await startOutboxDelivery(parts);
   try {
     await timekeeper.start();
   } catch (error) {
-    await dispatcher.stop();
+    await Promise.all([dispatcher.stop(), refresher.stop()]);
     throw error;
   }
   stopper.add('timekeeper', () => timekeeper.stop(), { phase: 'work' });
 
   const workers = startWorkers(redis.blocking, config.redisPrefix, context, logger.child({ component: 'worker' }), metrics);
   stopper.add('workers', () => workers.close(), { phase: 'work', onTimeout: () => workers.close(true) });
-  stopper.add('outbox', () => dispatcher.stop(), { phase: 'work' });
+  stopper.add(
+    'outbox',
+    async () => {
+      await Promise.all([dispatcher.stop(), refresher.stop()]);
+    },
+    { phase: 'work' },
+  );
   // A runtime stopped right after it started would otherwise close Redis under workers that
   // are still connecting, which BullMQ reports as unhandled rejections.
   await workers.ready();
 }
 
-async function startOutboxDispatcher(
+/** Starts the outbox's two consumers: the dispatcher (messages and jobs) and the Home refresher. */
+async function startOutboxDelivery(
   parts: RoleParts & { database: DatabaseHandle; queues: Queues },
-): Promise<OutboxDispatcher> {
+): Promise<{ dispatcher: OutboxDispatcher; refresher: HomeRefresher }> {
   const { context, database, queues, config, metrics, logger } = parts;
   // The outbox's client never retries by itself. Every attempt goes through the outbox, which
   // records it before sending and waits for the time in a 429's Retry-After.
@@ -201,8 +209,22 @@ async function startOutboxDispatcher(
     logger: outboxLogger,
     metrics,
   });
+  const refresher = new HomeRefresher({
+    db: database.db,
+    sql: database.sql,
+    client: outboxClient,
+    clock: context.clock,
+    logger: logger.child({ component: 'home-refresher' }),
+    metrics,
+  });
   await dispatcher.start();
-  return dispatcher;
+  try {
+    await refresher.start();
+  } catch (error) {
+    await dispatcher.stop();
+    throw error;
+  }
+  return { dispatcher, refresher };
 }
 
 async function startWebRole(

@@ -88,3 +88,13 @@ export async function seedEligible(sql: postgres.Sql, role: string, userIds: rea
     select ${id}::uuid, user_id, 'eligible', 'current', now() - interval '1 day', 'UBENCHADMIN'
     from unnest(${sql.array([...userIds])}::text[]) as user_id`;
 }
+
+/**
+ * Records `userIds` as users who have opened the app's Home tab, so changes refresh their tabs
+ * in the background as they would in production.
+ */
+export async function seedHomeTabViewers(store: BenchStore, userIds: readonly string[]): Promise<void> {
+  await store.handle.sql`
+    insert into home_tab_viewers (user_id) select jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb)
+    on conflict do nothing`;
+}

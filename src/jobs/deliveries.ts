@@ -4,7 +4,6 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { recordSecurityChannelOk, recordSecurityChannelProblem } from '../services/security-channel.js';
 import { sendApprovalRequest, updateApprovalMessages } from '../slack/approval-sender.js';
-import { publishHome } from '../slack/home/publish.js';
 import { isChannelProblem, type SendNotice } from '../slack/notice-sender.js';
 import type { Deliver } from './outbox-dispatcher.js';
 import { scheduleAssignmentTimer, scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
@@ -46,9 +45,6 @@ export function createDeliver(targets: DeliveryTargets): Deliver {
         return;
       case 'assignment_timer':
         await scheduleAssignmentTimer(targets.queues, targets.clock, item.payload);
-        return;
-      case 'home_refresh':
-        await publishHome(targets.client, targets.db, targets.clock, item.payload.userId);
         return;
     }
   };

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
 import { withTimeout } from '../timeout.js';
-import { OUTBOX_CHANNEL, type OutboxItem } from '../services/outbox.js';
+import { OUTBOX_CHANNEL, type DispatchedItem } from '../services/outbox.js';
 import { DeliveredMarks } from './delivered-marks.js';
 import { RepeatedFailureLog } from './repeated-failure-log.js';
 
@@ -39,7 +39,7 @@ const MAX_ATTEMPTS = 25;
 export interface OutboxDelivery {
   id: number;
   attempts: number;
-  item: OutboxItem;
+  item: DispatchedItem;
 }
 
 /**
@@ -52,8 +52,8 @@ export type Deliver = (delivery: OutboxDelivery) => Promise<void>;
  * Delivers outbox rows after their transactions commit. Wakes on NOTIFY and polls as a
  * fallback. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several processes share the work
  * and one of them at a time sends each row. The claim increments `attempts` and sets a lease in
- * the same statement, so every attempt is on record before it is made. Messages and jobs are
- * claimed before Home tab refreshes, so a burst of refreshes does not delay DMs and expiries.
+ * the same statement, so every attempt is on record before it is made. Home tab refreshes are
+ * not claimed here: the HomeRefresher serves them, so they never delay DMs and expiries.
  */
 export class OutboxDispatcher {
   private readonly db: Database;
@@ -139,40 +139,23 @@ export class OutboxDispatcher {
     } while (this.drainAgain && !this.stopped);
   }
 
-  // Home tab refreshes fill only what messages and jobs leave of the batch. A refresh waits
-  // meanwhile without harm: it is rendered when claimed, and later changes fold into it.
-  // NOTE: Slack allows views.publish about 100 calls per minute (Tier 4). After a burst of
-  // thousands of refreshes, each rate-limited row still renders its view before its 429, because
-  // no backoff is shared between rows of the same method.
+  // Home tab refreshes are left to the HomeRefresher, which serves them in grouped passes.
   private async claim(): Promise<OutboxDelivery[]> {
     const rows = await this.db.execute<{ id: string; attempts: number; kind: string; payload: unknown }>(sql`
-      with messages as (
-        select id from outbox
-        where delivered_at is null and failed_at is null and available_at <= now()
-          and (locked_until is null or locked_until < now()) and kind <> 'home_refresh'
-        order by id
-        limit ${CLAIM_BATCH_SIZE}
-        for update skip locked),
-      refreshes as (
-        select id from outbox
-        where delivered_at is null and failed_at is null and available_at <= now()
-          and (locked_until is null or locked_until < now()) and kind = 'home_refresh'
-        order by id
-        limit greatest(0, ${CLAIM_BATCH_SIZE} - (select count(*) from messages))
-        for update skip locked)
       update outbox set attempts = attempts + 1,
         locked_until = now() + make_interval(secs => ${CLAIM_LEASE_SECONDS})
-      where id in (select id from messages union all select id from refreshes)
+      where id in (
+        select id from outbox
+        where kind <> 'home_refresh' and delivered_at is null and failed_at is null
+          and available_at <= now() and (locked_until is null or locked_until < now())
+        order by id
+        limit ${CLAIM_BATCH_SIZE}
+        for update skip locked)
       returning id, attempts, kind, payload`);
-    // RETURNING follows the table's physical order, so the priority is applied again here.
-    const ordered = [...rows].sort(
-      (a, b) => Number(a.kind === 'home_refresh') - Number(b.kind === 'home_refresh') || Number(a.id) - Number(b.id),
-    );
-    return ordered.map((row) => ({
-      id: Number(row.id),
-      attempts: row.attempts,
-      item: { kind: row.kind, payload: row.payload } as OutboxItem,
-    }));
+    // RETURNING follows the table's physical order; oldest first keeps related messages in order.
+    return rows
+      .map((row) => ({ id: Number(row.id), attempts: row.attempts, item: { kind: row.kind, payload: row.payload } as DispatchedItem }))
+      .sort((a, b) => a.id - b.id);
   }
 
   private async deliverOne(delivery: OutboxDelivery): Promise<void> {

@@ -87,7 +87,7 @@ export async function expireDueActivations(context: ServiceContext, limit: numbe
       ...endedInOrder.map((row) =>
         endedNotice(row, roleNames.get(row.roleId) ?? row.roleId, 'expired', SYSTEM_ACTOR, now),
       ),
-      ...(await homeRefreshes(tx, now, endedInOrder.map((row) => row.userId), { administrators: true })),
+      ...homeRefreshes(endedInOrder.map((row) => row.userId), { administrators: true }),
     ]);
     await appendAuditBatch(tx, endedInOrder.map((row) => expiredAuditEvent(row, SYSTEM_ACTOR, now)));
     return endedInOrder;
@@ -128,7 +128,7 @@ export async function closeOpenActivation(
   if (ended === undefined) return undefined;
   request.outbox.push(
     endedNotice(ended, request.roleName, request.reason, request.endedBy, request.now),
-    ...(await homeRefreshes(tx, request.now, [ended.userId], { administrators: true })),
+    ...homeRefreshes([ended.userId], { administrators: true }),
   );
   await appendAudit(tx, {
     occurredAt: request.now,
@@ -154,7 +154,7 @@ async function recordEnding(
 ): Promise<void> {
   await enqueueOutbox(tx, [
     endedNotice(ended, roleName, reason, endedBy, now),
-    ...(await homeRefreshes(tx, now, [ended.userId], { administrators: true })),
+    ...homeRefreshes([ended.userId], { administrators: true }),
   ]);
   await appendAudit(tx, expiredAuditEvent(ended, endedBy, now));
 }

@@ -91,7 +91,7 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
     });
     await enqueueOutbox(tx, [
       ...activationStartedItems(context, role, activation, undefined),
-      ...(await homeRefreshes(tx, now, [request.userId], { administrators: true })),
+      ...homeRefreshes([request.userId], { administrators: true }),
     ]);
     await appendAudit(tx, {
       occurredAt: now,

@@ -109,7 +109,7 @@ export async function fileRequest(
       payload: { activationId: activation.id, timer: 'remind', at: firstReminder.toISOString(), sequence: 0 },
     });
   }
-  items.push(...(await homeRefreshes(tx, now, [input.userId, ...approverIds])));
+  items.push(...homeRefreshes([input.userId, ...approverIds]));
   await enqueueOutbox(tx, items);
   await appendAudit(tx, {
     occurredAt: now,
@@ -163,9 +163,9 @@ export async function approveRequest(
     await enqueueOutbox(tx, [
       ...activationStartedItems(context, role, approved, request.approverId),
       { kind: 'approval_update', payload: { activationId: approved.id } },
-      ...(await homeRefreshes(tx, now, [approved.userId, ...(await listApproverIds(tx, approved.id))], {
+      ...homeRefreshes([approved.userId, ...(await listApproverIds(tx, approved.id))], {
         administrators: true,
-      })),
+      }),
     ]);
     await appendAudit(tx, {
       occurredAt: now,
@@ -493,7 +493,7 @@ async function closeRequest(
       },
     });
   }
-  items.push(...(await homeRefreshes(tx, input.now, [closed.userId, ...(await listApproverIds(tx, closed.id))])));
+  items.push(...homeRefreshes([closed.userId, ...(await listApproverIds(tx, closed.id))]));
   await enqueueOutbox(tx, items);
   await appendAudit(tx, {
     occurredAt: input.now,

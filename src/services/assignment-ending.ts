@@ -111,7 +111,7 @@ export async function expireAssignment(context: ServiceContext, assignmentId: st
     if (await isLastActivePraAssignment(tx, role, expired, now)) {
       outbox.push(...lastAdminWarning(context, expired, 'expired'));
     }
-    outbox.push(...(await homeRefreshes(tx, now, [expired.userId], { administrators: true })));
+    outbox.push(...homeRefreshes([expired.userId], { administrators: true }));
     await enqueueOutbox(tx, outbox);
     await appendAudit(tx, {
       occurredAt: now,

@@ -173,7 +173,7 @@ export async function removeAssignment(
         },
       },
     });
-    outbox.push(...(await homeRefreshes(tx, now, [request.assigneeId], { administrators: true })));
+    outbox.push(...homeRefreshes([request.assigneeId], { administrators: true }));
     await enqueueOutbox(tx, outbox);
     await appendAudit(tx, {
       occurredAt: now,
@@ -279,7 +279,7 @@ async function grantAdministratorRoles(
     }
   }
   if (granted.size === 0) return [];
-  const items: OutboxItem[] = await homeRefreshes(tx, now, granted, { administrators: true });
+  const items: OutboxItem[] = homeRefreshes(granted, { administrators: true });
   if (context.securityChannelId !== undefined) {
     items.push({
       kind: 'notice',
@@ -358,7 +358,7 @@ async function finishAssignmentChange(
     items.push(...lastAdminWarning(context, assignment, 'assigned'));
   }
   items.push(...assignmentTimerItems(assignment));
-  items.push(...(await homeRefreshes(tx, now, [request.assigneeId], { administrators: true })));
+  items.push(...homeRefreshes([request.assigneeId], { administrators: true }));
   await enqueueOutbox(tx, items);
   await appendAudit(tx, {
     occurredAt: now,

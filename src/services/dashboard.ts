@@ -73,8 +73,19 @@ export interface Dashboard {
   admin: AdminDashboard | undefined;
 }
 
-/** Reads the viewer's dashboard from the database at `now`. */
-export async function readDashboard(db: Executor, userId: string, now: Date): Promise<Dashboard> {
+/** Reads the administrators' part of the dashboard; `canChange` is the viewer's. */
+export type AdminDashboardReader = (canChange: boolean) => Promise<AdminDashboard>;
+
+/**
+ * Reads the viewer's dashboard from the database at `now`. `readAdmin` lets a caller that
+ * builds many dashboards at once read the administrators' part, the same for everyone, once.
+ */
+export async function readDashboard(
+  db: Executor,
+  userId: string,
+  now: Date,
+  readAdmin: AdminDashboardReader = (canChange) => readAdminDashboard(db, now, canChange),
+): Promise<Dashboard> {
   const access = await readAccess(db, userId, now);
   const seesAdmin = access.isActivePra || access.isActiveSecurityAdmin;
   return {
@@ -83,7 +94,16 @@ export async function readDashboard(db: Executor, userId: string, now: Date): Pr
     status: await readUserStatus(db, userId, now),
     approvals: await listRequestsForApprover(db, userId),
     reviewItems: await listReviewItems(db, userId),
-    admin: seesAdmin ? await readAdminDashboard(db, now, access.isActivePra) : undefined,
+    admin: seesAdmin ? await readAdmin(access.isActivePra) : undefined,
+  };
+}
+
+/** An `AdminDashboardReader` that reads the database once at `now` and serves every viewer from that. */
+export function sharedAdminDashboard(db: Executor, now: Date): AdminDashboardReader {
+  let shared: Promise<AdminDashboard> | undefined;
+  return async (canChange) => {
+    shared ??= readAdminDashboard(db, now, false);
+    return { ...(await shared), canChange };
   };
 }
 

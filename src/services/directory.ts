@@ -78,7 +78,7 @@ export async function recordUserLookup(context: ServiceContext, userId: string, 
       .returning();
     // Another process recorded the same change a moment ago.
     if (row === undefined) return;
-    await enqueueOutbox(tx, await homeRefreshes(tx, now, [], { administrators: true }));
+    await enqueueOutbox(tx, homeRefreshes([], { administrators: true }));
     await appendAudit(tx, {
       occurredAt: now,
       actorId: SYSTEM_ACTOR,

@@ -18,56 +18,44 @@ export type OutboxItem =
   | { kind: 'request_timer'; payload: { activationId: string; timer: 'remind' | 'timeout'; at: string; sequence: number } }
   /** Schedules an assignment's next end notice or its expiry; `endsAt` tells a stale job from the current one. */
   | { kind: 'assignment_timer'; payload: { assignmentId: string; timer: 'notice' | 'expire'; at: string; endsAt: string; sequence: number } }
-  /** Publishes the user's Home tab, built from the database when it is delivered. */
-  | { kind: 'home_refresh'; payload: { userId: string } };
+  /**
+   * Publishes the Home tabs of these users and, with `administrators`, of every administrator,
+   * built from the database when the refresher's pass runs.
+   */
+  | { kind: 'home_refresh'; payload: { userIds: string[]; administrators: boolean } };
+
+/** Outbox rows the dispatcher delivers one by one; Home refreshes go to the Home refresher. */
+export type DispatchedItem = Exclude<OutboxItem, { kind: 'home_refresh' }>;
 
 /**
  * Writes owed side effects in the caller's transaction, and wakes the dispatcher when that
  * transaction commits (Postgres delivers NOTIFY only on commit, and drops it on rollback).
+ * The change's Home tab refreshes become one row: the refresher reads the tabs from the
+ * database when it publishes them, and one pass serves every row waiting by then.
  */
 export async function enqueueOutbox(tx: Transaction, items: OutboxItem[]): Promise<void> {
-  if (items.length === 0) return;
-  const refreshUserIds = new Set<string>();
-  const others: OutboxItem[] = [];
-  for (const item of items) {
-    if (item.kind === 'home_refresh') refreshUserIds.add(item.payload.userId);
-    else others.push(item);
-  }
-  if (others.length > 0) {
-    await tx.insert(outbox).values(others.map((item) => ({ kind: item.kind, payload: item.payload })));
-  }
-  await enqueueHomeRefreshes(tx, [...refreshUserIds]);
+  const rows = mergeHomeRefreshes(items);
+  if (rows.length === 0) return;
+  await tx.insert(outbox).values(rows.map((item) => ({ kind: item.kind, payload: item.payload })));
   await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
 }
 
-/**
- * Adds a Home tab refresh for each user who has no refresh still waiting. A waiting row is
- * locked until this transaction ends, so the dispatcher (which claims with SKIP LOCKED) cannot
- * render it from data older than this commit; a row already claimed is skipped here, and a new
- * one is added. The Home view is read from the database at delivery, so one waiting row covers
- * every change committed before it is claimed.
- */
-async function enqueueHomeRefreshes(tx: Transaction, userIds: string[]): Promise<void> {
-  if (userIds.length === 0) return;
-  const ids = sql.join(
-    userIds.map((id) => sql`${id}`),
-    sql`, `,
-  );
-  const values = sql.join(
-    userIds.map((id) => sql`(${id})`),
-    sql`, `,
-  );
-  await tx.execute(sql`
-    with waiting as (
-      select payload->>'userId' as user_id from outbox
-      where kind = 'home_refresh' and delivered_at is null and failed_at is null
-        and (locked_until is null or locked_until < now())
-        and payload->>'userId' in (${ids})
-      for update skip locked)
-    insert into outbox (kind, payload)
-    select 'home_refresh', jsonb_build_object('userId', wanted.user_id)
-    from (values ${values}) as wanted(user_id)
-    where wanted.user_id not in (select user_id from waiting)`);
+function mergeHomeRefreshes(items: OutboxItem[]): OutboxItem[] {
+  const userIds = new Set<string>();
+  let administrators = false;
+  let refreshes = 0;
+  const others: OutboxItem[] = [];
+  for (const item of items) {
+    if (item.kind !== 'home_refresh') {
+      others.push(item);
+      continue;
+    }
+    refreshes += 1;
+    for (const userId of item.payload.userIds) userIds.add(userId);
+    administrators ||= item.payload.administrators;
+  }
+  if (refreshes === 0) return others;
+  return [...others, { kind: 'home_refresh', payload: { userIds: [...userIds], administrators } }];
 }
 
 /** Counts outbox rows not yet delivered or given up on. */

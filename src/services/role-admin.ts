@@ -49,7 +49,7 @@ export async function createRole(context: ServiceContext, request: { actorId: st
       .values({ ...fields, builtin: false, settings: DEFAULT_ROLE_SETTINGS, createdAt: now, updatedAt: now })
       .returning();
     if (row === undefined) throw new Error('role insert returned nothing');
-    await enqueueOutbox(tx, await homeRefreshes(tx, now, [], { administrators: true }));
+    await enqueueOutbox(tx, homeRefreshes([], { administrators: true }));
     await appendAudit(tx, {
       occurredAt: now,
       actorId: request.actorId,
@@ -76,7 +76,7 @@ export async function updateRole(
     await refuseTakenName(tx, fields, before.id);
     await tx.update(roles).set({ ...fields, updatedAt: now }).where(eq(roles.id, before.id));
     const holders = await listRoleHolders(tx, before.id, now);
-    await enqueueOutbox(tx, await homeRefreshes(tx, now, holders.map((holder) => holder.userId), { administrators: true }));
+    await enqueueOutbox(tx, homeRefreshes(holders.map((holder) => holder.userId), { administrators: true }));
     await appendAudit(tx, {
       occurredAt: now,
       actorId: request.actorId,
@@ -118,7 +118,7 @@ export async function deleteRole(context: ServiceContext, request: { actorId: st
       .update(roles)
       .set({ deletedAt: now, updatedAt: now, slug: `${role.slug}${suffix}`, name: `${role.name}${suffix}` })
       .where(and(eq(roles.id, role.id), isNull(roles.deletedAt)));
-    await enqueueOutbox(tx, await homeRefreshes(tx, now, [], { administrators: true }));
+    await enqueueOutbox(tx, homeRefreshes([], { administrators: true }));
     await appendAudit(tx, {
       occurredAt: now,
       actorId: request.actorId,

@@ -119,7 +119,7 @@ export async function convertToEligible(
         'This would leave nobody holding Privileged Role Administrator, so nothing was changed. Keep at least one active, or activate an eligible one first.',
       );
     }
-    items.push(...(await homeRefreshes(tx, now, chosen.map((row) => row.assignment.userId), { administrators: true })));
+    items.push(...homeRefreshes(chosen.map((row) => row.assignment.userId), { administrators: true }));
     await enqueueOutbox(tx, items);
     return { converted, skipped: chosen.length - converted + (request.assignmentIds.length - chosen.length) };
   });

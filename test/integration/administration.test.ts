@@ -177,6 +177,8 @@ describe('authorization', () => {
 describe('assignments from the role page', () => {
   it('adds an assignment, refreshes the holder Home tab and audits it', async () => {
     const roleId = await roleIdOf('service-administrator');
+    // Background refreshes go to tabs their users have opened.
+    expect((await app.sender.appHomeOpened(HOLDER)).status).toBe(200);
     expect((await assignmentForm(ADMIN, roleId, HOLDER, 'eligible')).body).toBe('');
     const [row] = await app.sql<{ id: string }[]>`select id from assignments where role_id = ${roleId} and user_id = ${HOLDER} and status = 'current'`;
     expect(await auditCount('assignment.added', row?.id)).toBe(1);

@@ -6,6 +6,7 @@ import type { Logger } from '../../logger.js';
 import { requireActivePra, requireAdministratorView } from '../../services/access.js';
 import { deactivateRole, listEligibleRoles } from '../../services/activations.js';
 import { readDashboard } from '../../services/dashboard.js';
+import { recordHomeTabViewer } from '../../services/home-refresh.js';
 import { listPermanentActiveAssignments } from '../../services/setup.js';
 import { summarizeRoles } from '../../services/roles.js';
 import { buildActivationModal } from '../activation-modal.js';
@@ -33,6 +34,7 @@ export function registerHome(app: App, deps: SlackDeps): void {
     if (event.tab !== 'home') return;
     const logger = deps.logger.child({ userId: event.user });
     try {
+      await recordHomeTabViewer(deps.context.db, event.user);
       await publishHome(deps.client, deps.context.db, deps.context.clock, event.user);
     } catch (error) {
       describeErrorForUser(error, logger);
