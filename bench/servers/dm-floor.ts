@@ -66,6 +66,7 @@ const SEND_DEADLINE_MS = 120_000;
 const mode = process.env.BENCH_DM_FLOOR_MODE;
 if (mode !== 'send' && mode !== 'marks') throw new Error(`BENCH_DM_FLOOR_MODE must be send or marks, got ${mode}`);
 const count = Number.parseInt(requireEnv('BENCH_DM_COUNT'), 10);
+if (!Number.isInteger(count) || count < 1) throw new Error(`BENCH_DM_COUNT must be a positive integer, got ${process.env.BENCH_DM_COUNT}`);
 const userPrefix = requireEnv('BENCH_DM_USER_PREFIX');
 
 // Logs go to stderr at the level the app runs with in the benchmark. The Web API client formats
