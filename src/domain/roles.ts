@@ -77,6 +77,13 @@ export type ResolveRoleResult<T> =
       candidates: T[];
     };
 
+/** Returns the role whose slug or name is exactly `query` (ignoring case and spacing), if any. */
+export function findExactRole<T extends { slug: string; name: string }>(query: string, roles: readonly T[]): T | undefined {
+  const normalizedQuery = normalize(query);
+  if (normalizedQuery.length === 0) return undefined;
+  return roles.find((role) => normalize(role.slug) === normalizedQuery || normalize(role.name) === normalizedQuery);
+}
+
 /**
  * Finds the one role that a user means by `query`, ignoring case and repeated spaces.
  *

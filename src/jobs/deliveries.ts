@@ -26,10 +26,11 @@ export interface DeliveryTargets {
  * dashboard while its posts wait.
  */
 export function createDeliver(targets: DeliveryTargets): Deliver {
+  const channelOk = new SecurityChannelOkMarks();
   return async ({ id, item }) => {
     switch (item.kind) {
       case 'notice':
-        await deliverNotice(targets, id, item.payload);
+        await deliverNotice(targets, channelOk, id, item.payload);
         return;
       case 'expire_activation':
         await scheduleExpiry(targets.queues, targets.clock, item.payload.activationId, new Date(item.payload.endsAt));
@@ -50,8 +51,33 @@ export function createDeliver(targets: DeliveryTargets): Deliver {
   };
 }
 
+/** How long a recorded "security channel works" is trusted before a successful post records it again. */
+const CHANNEL_OK_RECORD_INTERVAL_MS = 30_000;
+
+/**
+ * Spares a Postgres write after every security post: once this process recorded that the
+ * channel works, it records that again only after an interval or after it saw a problem. A
+ * problem recorded by another process is therefore cleared within the interval.
+ */
+class SecurityChannelOkMarks {
+  private recordedAt: number | undefined;
+
+  isFresh(): boolean {
+    return this.recordedAt !== undefined && Date.now() - this.recordedAt < CHANNEL_OK_RECORD_INTERVAL_MS;
+  }
+
+  recorded(): void {
+    this.recordedAt = Date.now();
+  }
+
+  problem(): void {
+    this.recordedAt = undefined;
+  }
+}
+
 async function deliverNotice(
   targets: DeliveryTargets,
+  channelOk: SecurityChannelOkMarks,
   outboxId: number,
   payload: Extract<Parameters<Deliver>[0]['item'], { kind: 'notice' }>['payload'],
 ): Promise<void> {
@@ -62,6 +88,7 @@ async function deliverNotice(
     await targets.sendNotice({ outboxId, to, notice });
   } catch (error) {
     if (isSecurityChannel && isChannelProblem(error)) {
+      channelOk.problem();
       targets.logger.error(
         { channelId, slackError: error.code, outboxId },
         'cannot post to the security channel; posts wait until an administrator fixes PIM_SECURITY_CHANNEL or invites the app',
@@ -74,9 +101,10 @@ async function deliverNotice(
   }
   // The post went through: a failure to record that must not fail the delivery, or the outbox
   // would post it again.
-  if (isSecurityChannel) {
-    await recordSecurityChannelOk(targets.db, channelId, targets.clock.now()).catch((recordError: unknown) =>
-      targets.logger.warn({ err: recordError }, 'could not record that the security channel works'),
+  if (isSecurityChannel && !channelOk.isFresh()) {
+    await recordSecurityChannelOk(targets.db, channelId, targets.clock.now()).then(
+      () => channelOk.recorded(),
+      (recordError: unknown) => targets.logger.warn({ err: recordError }, 'could not record that the security channel works'),
     );
   }
 }

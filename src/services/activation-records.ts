@@ -83,24 +83,34 @@ export async function findAssignmentInForce(tx: Transaction, roleId: string, use
   return row;
 }
 
-/** Throws `already_open` when the user has an active activation or pending request for the role. */
-export async function refuseIfOpen(tx: Transaction, role: Role, userId: string): Promise<void> {
+/** Finds the user's active activation or pending request for the role, if any. */
+export async function findOpenActivation(tx: Transaction, roleId: string, userId: string) {
   const [open] = await tx
     .select({ status: activations.status, endsAt: activations.endsAt })
     .from(activations)
     .where(
       and(
-        eq(activations.roleId, role.id),
+        eq(activations.roleId, roleId),
         eq(activations.userId, userId),
         inArray(activations.status, ['active', 'pending_approval']),
       ),
     );
+  return open;
+}
+
+/** Throws `already_open` for an open activation or request that `findOpenActivation` found. */
+export function rejectOpen(role: Role, open: { status: string; endsAt: Date } | undefined): void {
   if (open === undefined) return;
   const message =
     open.status === 'active'
       ? `${role.name} is already active for you until ${slackDateToken(open.endsAt)}.`
       : `You already have a request for ${role.name} waiting for approval.`;
   throw new UserError('already_open', message, 'role');
+}
+
+/** Throws `already_open` when the user has an active activation or pending request for the role. */
+export async function refuseIfOpen(tx: Transaction, role: Role, userId: string): Promise<void> {
+  rejectOpen(role, await findOpenActivation(tx, role.id, userId));
 }
 
 /** Builds the outbox rows an activation owes when it starts: DM, expiry job and security post. */

@@ -9,7 +9,8 @@ import {
   findAssignmentInForce,
   inForce,
   insertActivation,
-  refuseIfOpen,
+  findOpenActivation,
+  rejectOpen,
   type ActivationRow,
 } from './activation-records.js';
 import { slackDateToken } from '../domain/dates.js';
@@ -19,7 +20,7 @@ import { appendAudit } from './audit.js';
 import type { ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
-import { listRoles, pickRole, type Role } from './roles.js';
+import { findRoleById, listRoles, pickRole, type Role } from './roles.js';
 
 
 /** A request to activate an eligible role now. */
@@ -46,19 +47,27 @@ export type ActivateOutcome =
 /**
  * Activates an eligible role for the requested duration, or files a request when the role
  * requires approval. Checks eligibility, open activations and the role's rules before writing.
- * The row, its audit event and the messages and jobs it owes are committed together.
+ * The row, its audit event and the messages and jobs it owes are committed together. `known` is
+ * the role as the caller already read it; the transaction reads it again.
  */
-export async function activateRole(context: ServiceContext, request: ActivateRequest): Promise<ActivateOutcome> {
+export async function activateRole(context: ServiceContext, request: ActivateRequest, known?: Role): Promise<ActivateOutcome> {
   // User-group members come from Slack, so they are read before the transaction opens.
-  const preview = pickRole(request.roleQuery, await listRoles(context.db));
+  const preview = known ?? pickRole(request.roleQuery, await listRoles(context.db));
   const groupMembers = preview.settings.requireApproval
     ? await resolveGroupMembers(context, preview.settings.approvers.groups)
     : [];
 
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
-    const role = pickRole(request.roleQuery, await listRoles(tx));
-    const assignment = await findAssignmentInForce(tx, role.id, request.userId, now);
+    // Issued together, so the connection sends them in one round trip.
+    const [role, assignment, open] = await Promise.all([
+      findRoleById(tx, preview.id),
+      findAssignmentInForce(tx, preview.id, request.userId, now),
+      findOpenActivation(tx, preview.id, request.userId),
+    ]);
+    if (role === undefined) {
+      throw new UserError('role_not_found', `${preview.name} was deleted a moment ago, so it cannot be activated.`, 'role');
+    }
     if (assignment === undefined) {
       throw new UserError(
         'not_eligible',
@@ -70,7 +79,7 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
       const until = assignment.endsAt === null ? 'permanently' : `until ${slackDateToken(assignment.endsAt)}`;
       throw new UserError('already_open', `You already hold ${role.name} ${until}; there is nothing to activate.`, 'role');
     }
-    await refuseIfOpen(tx, role, request.userId);
+    rejectOpen(role, open);
 
     const check = checkActivationRequest(role.name, role.settings, request);
     if (!check.ok) {

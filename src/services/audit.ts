@@ -35,9 +35,7 @@ export interface AuditInput {
  */
 export async function appendAuditBatch(tx: Transaction, inputs: readonly AuditInput[]): Promise<void> {
   if (inputs.length === 0) return;
-  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
-  const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
-  let prevHash = last?.hash ?? GENESIS_HASH;
+  let prevHash = await lockChainAndReadLastHash(tx);
   const rows: (typeof auditEvents.$inferInsert)[] = [];
   for (const input of inputs) {
     const record = toRecord(input);
@@ -54,9 +52,7 @@ export async function appendAuditBatch(tx: Transaction, inputs: readonly AuditIn
  * transaction: the chain lock is held until commit, and every auditing transaction waits for it.
  */
 export async function appendAudit(tx: Transaction, input: AuditInput): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`);
-  const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
-  const prevHash = last?.hash ?? GENESIS_HASH;
+  const prevHash = await lockChainAndReadLastHash(tx);
   const record = toRecord(input);
   await tx.insert(auditEvents).values({
     ...record,
@@ -64,6 +60,20 @@ export async function appendAudit(tx: Transaction, input: AuditInput): Promise<v
     prevHash,
     hash: hashAuditRecord(prevHash, record),
   });
+}
+
+/**
+ * Takes the chain lock until the transaction ends and returns the hash of the last event. Both
+ * statements go out in one round trip. Postgres runs them in order, and in READ COMMITTED the
+ * SELECT takes its snapshot when it starts, after the lock is granted, so it sees the event of
+ * the transaction that held the lock before.
+ */
+async function lockChainAndReadLastHash(tx: Transaction): Promise<string> {
+  const [, [last]] = await Promise.all([
+    tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`),
+    tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1),
+  ]);
+  return last?.hash ?? GENESIS_HASH;
 }
 
 /** Computes an event's hash from the previous hash and the event's RFC 8785 canonical JSON. */

@@ -36,8 +36,16 @@ export type DispatchedItem = Exclude<OutboxItem, { kind: 'home_refresh' }>;
 export async function enqueueOutbox(tx: Transaction, items: OutboxItem[]): Promise<void> {
   const rows = mergeHomeRefreshes(items);
   if (rows.length === 0) return;
-  await tx.insert(outbox).values(rows.map((item) => ({ kind: item.kind, payload: item.payload })));
-  await tx.execute(sql`select pg_notify(${OUTBOX_CHANNEL}, '')`);
+  // One statement inserts the rows and queues the NOTIFY, so the change pays one round trip.
+  const records = JSON.stringify(rows.map((item) => ({ kind: item.kind, payload: item.payload })));
+  await tx.execute(sql`
+    with inserted as (
+      insert into ${outbox} (kind, payload)
+      select kind, payload
+      from rows from (jsonb_to_recordset(${records}::jsonb) as (kind text, payload jsonb)) with ordinality as r(kind, payload, n)
+      order by n
+      returning 1)
+    select pg_notify(${OUTBOX_CHANNEL}, '') from (select count(*) from inserted) as done`);
 }
 
 function mergeHomeRefreshes(items: OutboxItem[]): OutboxItem[] {

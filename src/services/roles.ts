@@ -64,6 +64,12 @@ export async function listRoles(db: Executor, options: { includeDeleted?: boolea
   return rows.map(toRole);
 }
 
+/** Finds a role that is not deleted by id. */
+export async function findRoleById(db: Executor, id: string): Promise<Role | undefined> {
+  const [row] = await db.select().from(roles).where(and(eq(roles.id, id), isNull(roles.deletedAt)));
+  return row === undefined ? undefined : toRole(row);
+}
+
 /** Finds a role that is not deleted by slug. */
 export async function findRoleBySlug(db: Executor, slug: string): Promise<Role | undefined> {
   const [row] = await db.select().from(roles).where(and(eq(roles.slug, slug), isNull(roles.deletedAt)));

@@ -2,6 +2,7 @@ import type { RespondFn } from '@slack/bolt';
 import type { PimCommand } from '../../domain/command.js';
 import { slackDateToken } from '../../domain/dates.js';
 import { formatDuration } from '../../domain/duration.js';
+import { findExactRole } from '../../domain/roles.js';
 import { UserError } from '../../errors.js';
 import { activateRole, listEligibleRoles } from '../../services/activations.js';
 import { listRoles, pickRole, type Role } from '../../services/roles.js';
@@ -28,7 +29,9 @@ export async function handleActivateCommand(deps: SlackDeps, origin: CommandOrig
 
   let role: Role | undefined;
   if (command.role !== undefined) {
-    role = pickRole(command.role, await listRoles(deps.context.db));
+    // An exact slug or name among the user's eligible roles needs no catalog read. Anything
+    // else is resolved against the whole catalog, so prefixes and errors stay the same.
+    role = findExactRole(command.role, eligible) ?? pickRole(command.role, await listRoles(deps.context.db));
     if (!eligible.some((candidate) => candidate.id === role?.id)) {
       throw new UserError(
         'not_eligible',
@@ -49,12 +52,11 @@ export async function handleActivateCommand(deps: SlackDeps, origin: CommandOrig
     (command.reason !== undefined || !role.settings.requireJustification) &&
     !role.settings.requireTicket;
   if (complete && role !== undefined) {
-    const result = await activateRole(deps.context, {
-      userId: origin.userId,
-      roleQuery: role.slug,
-      durationMinutes: command.durationMinutes,
-      justification: command.reason,
-    });
+    const result = await activateRole(
+      deps.context,
+      { userId: origin.userId, roleQuery: role.slug, durationMinutes: command.durationMinutes, justification: command.reason },
+      role,
+    );
     const text =
       result.outcome === 'activated'
         ? `:unlock: *${escapeMrkdwn(result.role.name)}* is active for ${formatDuration(result.activation.durationMinutes)}, until ${slackDateToken(result.activation.endsAt)}.`
