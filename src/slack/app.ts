@@ -12,6 +12,13 @@ import { registerApprovalActions } from './approval-actions.js';
 import { registerSettingsSubmission } from './settings-submission.js';
 import { createRequestGate, type RequestGateOptions } from './request-gate.js';
 import { SocketConnection } from './socket-connection.js';
+import pLimit from 'p-limit';
+
+/**
+ * Handlers that run their post-ack work at once. It matches the database pool (10 connections)
+ * less room for the outbox, so the pool stays busy while work beyond it waits as a closure.
+ */
+const AFTER_ACK_CONCURRENCY = 8;
 
 /** Slack credentials and the bot identity resolved once at start-up. */
 export interface SlackAppOptions {
@@ -49,7 +56,7 @@ const HANDLER_REQUEST_TIMEOUT_MS = 10_000;
  * Builds the Bolt app. `botId` and `botUserId` are passed in so Bolt does not call
  * `auth.test` on every request (Bolt 5 does when token verification is off and they are unset).
  */
-export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, 'client'>, logger: Logger): SlackApp {
+export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, 'client' | 'afterAck'>, logger: Logger): SlackApp {
   const boltLogger = toBoltLogger(logger);
   const clientOptions = {
     ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
@@ -88,7 +95,7 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
     clientOptions,
   });
   receiver.init(createRequestGate(app, options.gate));
-  const slackDeps: SlackDeps = { ...deps, client: app.client as WebClient };
+  const slackDeps: SlackDeps = { ...deps, client: app.client as WebClient, afterAck: pLimit(AFTER_ACK_CONCURRENCY) };
   registerPimCommand(app, slackDeps);
   registerActivationSubmission(app, slackDeps);
   registerHome(app, slackDeps);

@@ -19,14 +19,16 @@ export function registerPimCommand(app: App, deps: SlackDeps): void {
     const parsed = parsePimCommand(command.text);
     const logger = deps.logger.child({ userId: command.user_id, subcommand: parsed.name, teamId: command.team_id });
     const origin: CommandOrigin = { userId: command.user_id, triggerId: command.trigger_id, respond };
-    try {
-      await dispatch({ ...deps, logger }, origin, parsed);
-    } catch (error) {
-      const reply = describeErrorForUser(error, logger);
-      await respond({ response_type: 'ephemeral', text: reply.text }).catch((respondError: unknown) => {
-        logger.error({ err: respondError, referenceId: reply.referenceId }, 'could not send the error reply');
-      });
-    }
+    await deps.afterAck(async () => {
+      try {
+        await dispatch({ ...deps, logger }, origin, parsed);
+      } catch (error) {
+        const reply = describeErrorForUser(error, logger);
+        await respond({ response_type: 'ephemeral', text: reply.text }).catch((respondError: unknown) => {
+          logger.error({ err: respondError, referenceId: reply.referenceId }, 'could not send the error reply');
+        });
+      }
+    });
   });
 }
 
