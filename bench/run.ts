@@ -44,7 +44,7 @@ interface Plan {
 
 const FULL_PLAN: Plan = {
   runs: 3,
-  load: { concurrencyLevels: [1, 10, 50], floorRequests: 2_000, appRequests: 500, levelTimeLimitMs: 60_000 },
+  load: { concurrencyLevels: [1, 10, 50], floorRequests: 2_000, appRequests: 500, warmupRequests: 200, levelTimeLimitMs: 60_000 },
   home: { roles: 1_000, users: 10_000, assignments: 100_000, adminEligibleRoles: 60, requestsPerLevel: 200 },
   expiry: { activations: 10_000, spreadMs: 2_000, leadMs: 25_000, downtimeMs: 10_000 },
   audit: { events: 1_000_000, exportEvents: 100_000 },
@@ -52,7 +52,7 @@ const FULL_PLAN: Plan = {
 
 const QUICK_PLAN: Plan = {
   runs: 1,
-  load: { concurrencyLevels: [1, 10, 50], floorRequests: 300, appRequests: 100, levelTimeLimitMs: 20_000 },
+  load: { concurrencyLevels: [1, 10, 50], floorRequests: 300, appRequests: 100, warmupRequests: 50, levelTimeLimitMs: 20_000 },
   home: { roles: 100, users: 1_000, assignments: 10_000, adminEligibleRoles: 60, requestsPerLevel: 50 },
   expiry: { activations: 1_000, spreadMs: 2_000, leadMs: 6_000, downtimeMs: 10_000 },
   audit: { events: 100_000, exportEvents: 10_000 },

@@ -4,7 +4,6 @@
  */
 import { DEFAULT_ROLE_SETTINGS } from '../../src/domain/role-settings.js';
 import { activateRole } from '../../src/services/activations.js';
-import { countOutboxBacklog } from '../../src/services/outbox.js';
 import { updateRoleSettings } from '../../src/services/role-settings.js';
 import { listRoles, summarizeRoles } from '../../src/services/roles.js';
 import { buildHomeViewForUser } from '../../src/slack/home/publish.js';
@@ -32,6 +31,8 @@ export interface LoadPlan {
   floorRequests: number;
   /** Requests per level against slack-pim. */
   appRequests: number;
+  /** Unmeasured requests before each level, for the floor and the app alike. */
+  warmupRequests: number;
   /** Cap on the time one level may take, in milliseconds. */
   levelTimeLimitMs: number;
 }
@@ -49,6 +50,7 @@ export async function measureFloor(target: Target, plan: LoadPlan, label: string
   for (const concurrency of plan.concurrencyLevels) {
     const result = await runClosedLoop({
       concurrency,
+      warmupRequests: plan.warmupRequests,
       maxRequests: plan.floorRequests,
       maxDurationMs: plan.levelTimeLimitMs,
       send: async (index) => {
@@ -73,21 +75,24 @@ export async function measureActivation(
   const posts = new CallTracker(target.fake, 'chat.postMessage', mentionedUserIn(securityChannelId));
   try {
     for (const concurrency of plan.concurrencyLevels) {
-      const users = Array.from({ length: plan.appRequests }, (_, index) => userId('UA', target.tag, concurrency, index));
+      const users = Array.from({ length: plan.warmupRequests + plan.appRequests }, (_, index) => userId('UA', target.tag, concurrency, index));
       await seedEligible(store.handle.sql, DIRECT_ROLE, users);
       const deliveries: Promise<{ dmMs: number; postMs: number }>[] = [];
       const result = await runClosedLoop({
         concurrency,
-        maxRequests: users.length,
+        warmupRequests: plan.warmupRequests,
+        maxRequests: plan.appRequests,
         maxDurationMs: plan.levelTimeLimitMs,
-        send: async (index) => {
+        send: async (index, measured) => {
           const user = users[index] ?? '';
           const startMs = Date.now();
-          const dm = dms.expect(user, startMs, DELIVERY_TIMEOUT_MS);
-          const post = posts.expect(user, startMs, DELIVERY_TIMEOUT_MS);
-          deliveries.push(
-            Promise.all([dm, post]).then(([dmAt, postAt]) => ({ dmMs: dmAt - startMs, postMs: postAt - startMs })),
-          );
+          if (measured) {
+            const dm = dms.expect(user, startMs, DELIVERY_TIMEOUT_MS);
+            const post = posts.expect(user, startMs, DELIVERY_TIMEOUT_MS);
+            deliveries.push(
+              Promise.all([dm, post]).then(([dmAt, postAt]) => ({ dmMs: dmAt - startMs, postMs: postAt - startMs })),
+            );
+          }
           const response = await target.sender.command(user, `activate ${DIRECT_ROLE} 1h benchmark load`);
           if (response.status !== 200) throw new Error(`status ${response.status}`);
           return response.elapsedMs;
@@ -124,13 +129,14 @@ export async function measureModal(target: Target, store: BenchStore, plan: Load
       const opened: Promise<number>[] = [];
       const result = await runClosedLoop({
         concurrency,
+        warmupRequests: plan.warmupRequests,
         maxRequests: plan.appRequests,
         maxDurationMs: plan.levelTimeLimitMs,
-        send: async (index) => {
+        send: async (index, measured) => {
           const startMs = Date.now();
           const response = await target.sender.command(users[index % users.length] ?? '', 'activate');
           if (response.status !== 200) throw new Error(`status ${response.status}`);
-          opened.push(opens.expect(response.triggerId, startMs, DELIVERY_TIMEOUT_MS).then((atMs) => atMs - startMs));
+          if (measured) opened.push(opens.expect(response.triggerId, startMs, DELIVERY_TIMEOUT_MS).then((atMs) => atMs - startMs));
           return response.elapsedMs;
         },
       });
@@ -164,7 +170,9 @@ export async function measureApprove(
   const dms = new CallTracker(target.fake, 'chat.postMessage', dmUserOf);
   try {
     for (const concurrency of plan.concurrencyLevels) {
-      const requesters = Array.from({ length: plan.appRequests }, (_, index) => userId('UP', target.tag, concurrency, index));
+      const requesters = Array.from({ length: plan.warmupRequests + plan.appRequests }, (_, index) =>
+        userId('UP', target.tag, concurrency, index),
+      );
       await seedEligible(store.handle.sql, APPROVAL_ROLE, requesters);
       const activationIds: string[] = [];
       for (const requester of requesters) {
@@ -181,11 +189,14 @@ export async function measureApprove(
       const delivered: Promise<number>[] = [];
       const result = await runClosedLoop({
         concurrency,
-        maxRequests: requesters.length,
+        warmupRequests: plan.warmupRequests,
+        maxRequests: plan.appRequests,
         maxDurationMs: plan.levelTimeLimitMs,
-        send: async (index) => {
+        send: async (index, measured) => {
           const startMs = Date.now();
-          delivered.push(dms.expect(requesters[index] ?? '', startMs, DELIVERY_TIMEOUT_MS).then((atMs) => atMs - startMs));
+          if (measured) {
+            delivered.push(dms.expect(requesters[index] ?? '', startMs, DELIVERY_TIMEOUT_MS).then((atMs) => atMs - startMs));
+          }
           const response = await target.sender.action(APPROVER, { actionId: APPROVE_ACTION, value: activationIds[index] ?? '' });
           if (response.status !== 200) throw new Error(`status ${response.status}`);
           return response.elapsedMs;
@@ -234,6 +245,7 @@ export async function measureHome(
     for (const concurrency of plan.concurrencyLevels) {
       const result = await runClosedLoop({
         concurrency,
+        warmupRequests: Math.min(plan.warmupRequests, home.requestsPerLevel),
         maxRequests: home.requestsPerLevel,
         maxDurationMs: plan.levelTimeLimitMs,
         send: async (index) => {
@@ -300,12 +312,23 @@ async function seedHomeData(store: BenchStore, home: HomePlan, adminIds: readonl
   await sql`analyze`;
 }
 
+/**
+ * Waits until every message and job is delivered, so the next level does not inherit them.
+ * Home refreshes keep to Slack's pace for views.publish and go on in the background.
+ */
 async function waitForOutbox(store: BenchStore): Promise<void> {
   const deadline = Date.now() + OUTBOX_DRAIN_TIMEOUT_MS;
-  while ((await countOutboxBacklog(store.handle.db)) > 0) {
+  while ((await countMessageBacklog(store)) > 0) {
     if (Date.now() > deadline) throw new Error(`the outbox did not drain within ${OUTBOX_DRAIN_TIMEOUT_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+async function countMessageBacklog(store: BenchStore): Promise<number> {
+  const [row] = await store.handle.sql<{ count: number }[]>`
+    select count(*)::int as count from outbox
+    where kind <> 'home_refresh' and delivered_at is null and failed_at is null`;
+  return row?.count ?? 0;
 }
 
 function recordLoad(
@@ -313,9 +336,12 @@ function recordLoad(
   scenario: string,
   concurrency: number,
   measure: string,
-  result: { latencies: number[]; failures: number; throughputPerSecond: number },
+  result: { latencies: number[]; warmupLatencies: number[]; failures: number; throughputPerSecond: number },
 ): void {
   metrics.setDistribution(scenario, `c=${concurrency} ${measure}`, distribution(result.latencies));
+  const warmup = distribution(result.warmupLatencies);
+  metrics.set(scenario, `c=${concurrency} warm-up ${measure} p99`, warmup.p99);
+  metrics.set(scenario, `c=${concurrency} warm-up ${measure} max`, warmup.max);
   metrics.set(scenario, `c=${concurrency} throughput/s`, result.throughputPerSecond);
   metrics.set(scenario, `c=${concurrency} failures`, result.failures);
 }

@@ -31,36 +31,53 @@ export function median(values: readonly number[]): number {
 /** Closed-loop load: `concurrency` workers each send one request after the previous one returned. */
 export interface LoadOptions {
   concurrency: number;
-  /** Upper bound on requests sent. */
+  /**
+   * Requests sent first, at the same concurrency, and left out of the figures: they pay for
+   * JIT compilation and for opening pooled connections, once per level.
+   */
+  warmupRequests: number;
+  /** Upper bound on measured requests sent. */
   maxRequests: number;
-  /** Upper bound on the time spent sending; workers stop taking new requests after it. */
+  /** Upper bound on the time spent sending measured requests; workers stop taking new ones after it. */
   maxDurationMs: number;
-  /** Sends request number `index` and returns its latency in milliseconds; throws on failure. */
-  send(index: number): Promise<number>;
+  /**
+   * Sends request number `index` and returns its latency in milliseconds; throws on failure.
+   * Indices below `warmupRequests` are the warm-up, with `measured` false.
+   */
+  send(index: number, measured: boolean): Promise<number>;
 }
 
 /** Result of one closed-loop load. */
 export interface LoadResult {
   latencies: number[];
+  /** Latencies of the warm-up requests, reported apart. */
+  warmupLatencies: number[];
   failures: number;
   elapsedMs: number;
-  /** Completed requests per second of wall-clock time. */
+  /** Completed measured requests per second of wall-clock time. */
   throughputPerSecond: number;
 }
 
-/** Runs a closed-loop load, bounded in count and time. */
+/** Runs a warm-up, then a measured closed-loop load, each bounded in count and time. */
 export async function runClosedLoop(options: LoadOptions): Promise<LoadResult> {
+  const warmup = await runPhase(options, 0, options.warmupRequests, false);
+  const measured = await runPhase(options, options.warmupRequests, options.maxRequests, true);
+  return { ...measured, warmupLatencies: warmup.latencies, failures: warmup.failures + measured.failures };
+}
+
+async function runPhase(options: LoadOptions, firstIndex: number, count: number, measured: boolean) {
   const latencies: number[] = [];
   let failures = 0;
-  let nextIndex = 0;
+  let nextIndex = firstIndex;
+  const endIndex = firstIndex + count;
   const startedAt = performance.now();
   const deadline = startedAt + options.maxDurationMs;
   const worker = async () => {
-    while (nextIndex < options.maxRequests && performance.now() < deadline) {
+    while (nextIndex < endIndex && performance.now() < deadline) {
       const index = nextIndex;
       nextIndex += 1;
       try {
-        latencies.push(await options.send(index));
+        latencies.push(await options.send(index, measured));
       } catch {
         failures += 1;
       }
