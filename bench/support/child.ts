@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChildMessage, DriverMessage, MemoryReport } from './ipc.js';
@@ -20,10 +20,25 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/** Root of the repository, where `npm run build` writes `dist/`. */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let appBuilt = false;
+
 /**
- * Starts `bench/servers/<script>.ts` under tsx (as `npm start` runs the app), with its stderr
- * appended to `logFile`, and resolves once it reports ready. `nodeOptions` go to Node before the
- * script, such as `--cpu-prof` (which Node does not accept in `NODE_OPTIONS`).
+ * Compiles the app once per driver process with `npm run build`, as `npm start` does, so the
+ * app child runs the JavaScript that production runs.
+ */
+function buildApp(): void {
+  if (appBuilt) return;
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  appBuilt = true;
+}
+
+/**
+ * Starts a benchmark server, with its stderr appended to `logFile`, and resolves once it reports
+ * ready. The app runs compiled, with plain Node, as `npm start` runs it; the other servers run
+ * `bench/servers/<script>.ts` under tsx. `nodeOptions` go to Node before the script, such as
+ * `--cpu-prof` (which Node does not accept in `NODE_OPTIONS`).
  */
 export async function startChild(
   script: string,
@@ -31,9 +46,13 @@ export async function startChild(
   logFile: string,
   nodeOptions: readonly string[] = [],
 ): Promise<ChildServer> {
-  const path = fileURLToPath(new URL(`../servers/${script}.ts`, import.meta.url));
+  const compiled = script === 'app';
+  if (compiled) buildApp();
+  const path = compiled
+    ? `${ROOT}dist/bench/servers/app.js`
+    : fileURLToPath(new URL(`../servers/${script}.ts`, import.meta.url));
   const child = fork(path, [], {
-    execArgv: [...nodeOptions, '--import', 'tsx'],
+    execArgv: compiled ? [...nodeOptions] : [...nodeOptions, '--import', 'tsx'],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

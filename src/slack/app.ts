@@ -15,10 +15,12 @@ import { SocketConnection } from './socket-connection.js';
 import pLimit from 'p-limit';
 
 /**
- * Handlers that run their post-ack work at once. It matches the database pool (10 connections)
- * less room for the outbox, so the pool stays busy while work beyond it waits as a closure.
+ * Handlers that run their post-ack work at once. Each runs a transaction of a few round trips,
+ * so four keep the CPU busy under a burst while acks still get the event loop. Under a burst of
+ * 50 concurrent activations in the benchmark, 2 gave an ack p99 of 80 to 126 ms, 4 about 133 ms
+ * and 8 about 250 to 330 ms. Below 4, two slow Slack calls would hold up every other command.
  */
-const AFTER_ACK_CONCURRENCY = 8;
+const AFTER_ACK_CONCURRENCY = 4;
 
 /** Slack credentials and the bot identity resolved once at start-up. */
 export interface SlackAppOptions {
