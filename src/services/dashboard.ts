@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, sql } from 'drizzle-orm';
 import { activations, assignments, directoryUsers, roles } from '../../db/schema.js';
 import type { Executor } from '../../db/client.js';
+import type { Clock } from '../clock.js';
 import { readAccess } from './access.js';
 import { listRequestsForApprover, type PendingRequest } from './approvals.js';
 import { countOutbox } from './outbox.js';
@@ -95,6 +96,26 @@ export async function readDashboard(
     approvals: await listRequestsForApprover(db, userId),
     reviewItems: await listReviewItems(db, userId),
     admin: seesAdmin ? await readAdmin(access.isActivePra) : undefined,
+  };
+}
+
+/**
+ * An `AdminDashboardReader` for Home tabs opened at about the same moment: viewers who ask while
+ * a read is running share it, and the next viewer after it ends starts a new one. A burst of
+ * administrators opening their tabs then costs one role table in memory instead of one each.
+ */
+export function concurrentAdminDashboard(db: Executor, clock: Clock): AdminDashboardReader {
+  let running: Promise<AdminDashboard> | undefined;
+  return async (canChange) => {
+    if (running === undefined) {
+      const reading = readAdminDashboard(db, clock.now(), false);
+      running = reading;
+      const clear = () => {
+        if (running === reading) running = undefined;
+      };
+      reading.then(clear, clear);
+    }
+    return { ...(await running), canChange };
   };
 }
 

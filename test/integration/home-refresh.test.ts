@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, type DatabaseHandle } from '../../db/client.js';
 import { HomeRefresher } from '../../src/jobs/home-refresher.js';
 import { createLogger } from '../../src/logger.js';
+import { concurrentAdminDashboard } from '../../src/services/dashboard.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
@@ -149,6 +150,19 @@ describe('HomeRefresher passes', () => {
     await eventually(async () => ((await countWaiting()) === 0 ? true : undefined));
     const [row] = await database.sql<{ count: number }[]>`select count(*)::int as count from home_tab_viewers`;
     expect(row?.count).toBe(0);
+  });
+
+  it('shares one administrators\' read among concurrent Home tabs', async () => {
+    const readAdmin = concurrentAdminDashboard(database.db, app.clock);
+    const [first, second] = await Promise.all([readAdmin(true), readAdmin(false)]);
+    expect(first.roles).toBe(second.roles);
+    expect(first.canChange).toBe(true);
+    expect(second.canChange).toBe(false);
+
+    await database.sql`insert into roles (slug, name) values ('shared-read-role', 'Shared Read Role')`;
+    const later = await readAdmin(true);
+    expect(later.roles).not.toBe(first.roles);
+    expect(later.roles.map((role) => role.slug)).toContain('shared-read-role');
   });
 
   async function startRefresher(): Promise<void> {

@@ -5,7 +5,7 @@ import { describeErrorForUser } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { requireActivePra, requireAdministratorView } from '../../services/access.js';
 import { deactivateRole, listEligibleRoles } from '../../services/activations.js';
-import { readDashboard } from '../../services/dashboard.js';
+import { concurrentAdminDashboard, readDashboard } from '../../services/dashboard.js';
 import { recordHomeTabViewer } from '../../services/home-refresh.js';
 import { listPermanentActiveAssignments } from '../../services/setup.js';
 import { summarizeRoles } from '../../services/roles.js';
@@ -30,12 +30,13 @@ const pageSchema = z.coerce.number().int().min(0).max(10_000);
  * from the database on every click; a button's value only names what it acts on.
  */
 export function registerHome(app: App, deps: SlackDeps): void {
+  const readAdmin = concurrentAdminDashboard(deps.context.db, deps.context.clock);
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
     const logger = deps.logger.child({ userId: event.user });
     try {
       await recordHomeTabViewer(deps.context.db, event.user);
-      await publishHome(deps.client, deps.context.db, deps.context.clock, event.user);
+      await publishHome(deps.client, deps.context.db, deps.context.clock, event.user, readAdmin);
     } catch (error) {
       describeErrorForUser(error, logger);
     }
