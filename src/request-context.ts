@@ -9,6 +9,8 @@ export type LogFields = Record<string, string | number>;
 interface Scope {
   fields: LogFields;
   outcome: RequestOutcome | undefined;
+  /** Work the request queued after its ack; its outcome counts once it settles. */
+  deferred: Promise<unknown> | undefined;
 }
 
 const storage = new AsyncLocalStorage<Scope>();
@@ -19,7 +21,7 @@ const storage = new AsyncLocalStorage<Scope>();
  */
 export function runWithLogFields<T>(fields: LogFields, work: () => T): T {
   const parent = storage.getStore();
-  return storage.run({ fields: { ...parent?.fields, ...fields }, outcome: undefined }, work);
+  return storage.run({ fields: { ...parent?.fields, ...fields }, outcome: undefined, deferred: undefined }, work);
 }
 
 /** Returns the log fields of the current request or job, or none outside one. */
@@ -36,4 +38,15 @@ export function setRequestOutcome(outcome: RequestOutcome): void {
 /** Returns the outcome recorded for the current request, `ok` when nothing went wrong. */
 export function currentRequestOutcome(): RequestOutcome {
   return storage.getStore()?.outcome ?? 'ok';
+}
+
+/** Records work the current request queued after its ack, so its outcome is counted when it ends. */
+export function deferRequestWork(work: Promise<unknown>): void {
+  const scope = storage.getStore();
+  if (scope !== undefined) scope.deferred = work;
+}
+
+/** Returns the work the current request queued after its ack, if any. */
+export function currentDeferredWork(): Promise<unknown> | undefined {
+  return storage.getStore()?.deferred;
 }

@@ -13,6 +13,7 @@ import { registerSettingsSubmission } from './settings-submission.js';
 import { createRequestGate, type RequestGateOptions } from './request-gate.js';
 import { SocketConnection } from './socket-connection.js';
 import pLimit from 'p-limit';
+import { deferRequestWork, setRequestOutcome } from '../request-context.js';
 
 /**
  * Handlers that run their post-ack work at once. Each runs a transaction of a few round trips,
@@ -97,7 +98,16 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
     clientOptions,
   });
   receiver.init(createRequestGate(app, options.gate));
-  const slackDeps: SlackDeps = { ...deps, client: app.client as WebClient, afterAck: pLimit(AFTER_ACK_CONCURRENCY) };
+  const limit = pLimit(AFTER_ACK_CONCURRENCY);
+  const afterAck = (work: () => Promise<void>): void => {
+    const queued = options.gate.inFlight.track(limit(work));
+    deferRequestWork(queued);
+    queued.catch((error: unknown) => {
+      setRequestOutcome('error');
+      logger.error({ err: error }, 'work after an ack failed without telling the user');
+    });
+  };
+  const slackDeps: SlackDeps = { ...deps, client: app.client as WebClient, afterAck };
   registerPimCommand(app, slackDeps);
   registerActivationSubmission(app, slackDeps);
   registerHome(app, slackDeps);

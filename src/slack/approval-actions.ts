@@ -31,7 +31,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     await ack();
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, action: 'approve', activationId: action.value });
-    await handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
+    handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       const result = await approveRequest(deps.context, { activationId, approverId: userId });
       logger.info({ roleId: result.role.id, requesterId: result.activation.userId }, 'request approved');
@@ -43,7 +43,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     await ack();
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, action: 'deny', activationId: action.value });
-    await handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
+    handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       // Checked before the modal opens so that a late or forged click learns at once.
       const { pending, role } = await authorizeDecision(deps.context.db, activationId, userId, deps.context.clock.now());
@@ -75,7 +75,7 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     await ack();
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, action: 'cancel', activationId: action.value });
-    await handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
+    handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       const result = await cancelRequest(deps.context, { userId, activationId });
       logger.info({ roleId: result.role.id }, 'request cancelled');
@@ -119,8 +119,8 @@ function replyTo(deps: SlackDeps, userId: string, respond: RespondFn | undefined
   return (message) => deps.client.chat.postMessage({ channel: userId, text: message.text });
 }
 
-async function handleClick(deps: SlackDeps, logger: Logger, respond: ClickReply, work: () => Promise<string | undefined>) {
-  await deps.afterAck(async () => {
+function handleClick(deps: SlackDeps, logger: Logger, respond: ClickReply, work: () => Promise<string | undefined>): void {
+  deps.afterAck(async () => {
     try {
       const text = await work();
       if (text !== undefined) await respond({ response_type: 'ephemeral', replace_original: false, text });

@@ -1,5 +1,4 @@
 import type { WebClient } from '@slack/web-api';
-import type { LimitFunction } from 'p-limit';
 import type { Logger } from '../logger.js';
 import type { ServiceContext } from '../services/context.js';
 
@@ -12,10 +11,11 @@ export interface SlackDeps {
   client: WebClient;
   logger: Logger;
   /**
-   * Runs work that follows an ack, a few at a time. Requests beyond that wait their turn after
-   * their ack has gone out. The event loop then answers new requests promptly under load,
-   * instead of sharing every turn with dozens of half-done transactions that only queue for the
-   * database pool anyway.
+   * Queues work that follows an ack and returns at once, so Bolt releases the request while the
+   * work waits. The work runs a few at a time and counts as in flight for a graceful shutdown.
+   * Under a burst the event loop then answers new requests promptly, instead of sharing every
+   * turn with dozens of half-done transactions that only queue for the database pool anyway.
+   * The work must report its own errors to the user.
    */
-  afterAck: LimitFunction;
+  afterAck: (work: () => Promise<void>) => void;
 }

@@ -4,7 +4,7 @@ import type { App, ReceiverEvent } from '@slack/bolt';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import type { Metrics, SlackRequestType } from '../metrics.js';
-import { currentRequestOutcome, runWithLogFields, setRequestOutcome, type LogFields } from '../request-context.js';
+import { currentDeferredWork, currentRequestOutcome, runWithLogFields, setRequestOutcome, type LogFields } from '../request-context.js';
 import type { RequestRateLimiter } from './rate-limit.js';
 
 /** Dependencies of the gate that every Slack request passes before Bolt's listeners see it. */
@@ -51,6 +51,7 @@ async function handle(app: App, event: ReceiverEvent, options: RequestGateOption
   if (info.teamId !== undefined) fields.teamId = info.teamId;
 
   await runWithLogFields(fields, async () => {
+    const count = () => options.metrics.slackRequests.inc({ type: info.type, outcome: currentRequestOutcome() });
     try {
       if (await isRateLimited(info, ack, options)) return;
       await app.processEvent({ ...event, ack });
@@ -58,7 +59,10 @@ async function handle(app: App, event: ReceiverEvent, options: RequestGateOption
       setRequestOutcome('error');
       throw error;
     } finally {
-      options.metrics.slackRequests.inc({ type: info.type, outcome: currentRequestOutcome() });
+      // Work queued after the ack sets the outcome when it ends, after Bolt is done with the request.
+      const deferred = currentDeferredWork();
+      if (deferred === undefined) count();
+      else deferred.then(count, count);
     }
   });
 }

@@ -19,7 +19,7 @@ export function registerPimCommand(app: App, deps: SlackDeps): void {
     const parsed = parsePimCommand(command.text);
     const logger = deps.logger.child({ userId: command.user_id, subcommand: parsed.name, teamId: command.team_id });
     const origin: CommandOrigin = { userId: command.user_id, triggerId: command.trigger_id, respond };
-    await deps.afterAck(async () => {
+    deps.afterAck(async () => {
       try {
         await dispatch({ ...deps, logger }, origin, parsed);
       } catch (error) {
