@@ -81,6 +81,7 @@ export async function measureActivation(
       const result = await runClosedLoop({
         concurrency,
         warmupRequests: plan.warmupRequests,
+        afterWarmup: () => waitForOutbox(store),
         maxRequests: plan.appRequests,
         maxDurationMs: plan.levelTimeLimitMs,
         send: async (index, measured) => {
@@ -130,6 +131,7 @@ export async function measureModal(target: Target, store: BenchStore, plan: Load
       const result = await runClosedLoop({
         concurrency,
         warmupRequests: plan.warmupRequests,
+        afterWarmup: () => waitForOutbox(store),
         maxRequests: plan.appRequests,
         maxDurationMs: plan.levelTimeLimitMs,
         send: async (index, measured) => {
@@ -190,6 +192,7 @@ export async function measureApprove(
       const result = await runClosedLoop({
         concurrency,
         warmupRequests: plan.warmupRequests,
+        afterWarmup: () => waitForOutbox(store),
         maxRequests: plan.appRequests,
         maxDurationMs: plan.levelTimeLimitMs,
         send: async (index, measured) => {

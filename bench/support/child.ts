@@ -22,6 +22,8 @@ export interface ChildServer {
 
 /** Root of the repository, where `npm run build` writes `dist/`. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Node options of the app, the same as in `npm start` (package.json). */
+const APP_NODE_OPTIONS = ['--max-semi-space-size=4'];
 let appBuilt = false;
 
 /**
@@ -52,7 +54,7 @@ export async function startChild(
     ? `${ROOT}dist/bench/servers/app.js`
     : fileURLToPath(new URL(`../servers/${script}.ts`, import.meta.url));
   const child = fork(path, [], {
-    execArgv: compiled ? [...nodeOptions] : [...nodeOptions, '--import', 'tsx'],
+    execArgv: compiled ? [...APP_NODE_OPTIONS, ...nodeOptions] : [...nodeOptions, '--import', 'tsx'],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });

@@ -45,6 +45,8 @@ export interface LoadOptions {
    * Indices below `warmupRequests` are the warm-up, with `measured` false.
    */
   send(index: number, measured: boolean): Promise<number>;
+  /** Waits, after the warm-up, for the work it left behind, so every level starts from the same state. */
+  afterWarmup?: () => Promise<void>;
 }
 
 /** Result of one closed-loop load. */
@@ -61,6 +63,7 @@ export interface LoadResult {
 /** Runs a warm-up, then a measured closed-loop load, each bounded in count and time. */
 export async function runClosedLoop(options: LoadOptions): Promise<LoadResult> {
   const warmup = await runPhase(options, 0, options.warmupRequests, false);
+  await options.afterWarmup?.();
   const measured = await runPhase(options, options.warmupRequests, options.maxRequests, true);
   return { ...measured, warmupLatencies: warmup.latencies, failures: warmup.failures + measured.failures };
 }
