@@ -1,4 +1,3 @@
-import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Database } from '../../db/client.js';
@@ -125,9 +124,6 @@ export class OutboxDispatcher {
           this.drainFailures.recovered();
           if (claimed.length === 0) break;
           for (const delivery of claimed) {
-            // Starting a delivery renders and sends a message. Yielding between starts lets
-            // requests waiting for their ack in between, instead of after a whole batch.
-            await setImmediatePromise();
             const delivering: Promise<void> = this.deliverOne(delivery).finally(() => inFlight.delete(delivering));
             inFlight.add(delivering);
           }
