@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
-import { EXPIRY_BATCH_SIZE, expireActivation, expireDueActivations } from '../services/activation-ending.js';
+import { EXPIRY_BATCH_SIZE, expireActivation, readActivationState } from '../services/activation-ending.js';
+import { ExpiryBatches } from './expiry-batches.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
 import { expireAssignment, sendAssignmentEndNotice } from '../services/assignment-ending.js';
@@ -18,6 +19,8 @@ import {
 
 // Timer jobs mostly wait on Postgres, so several can run at once per process.
 const TIMER_CONCURRENCY = 20;
+/** Shared batches an expiry job waits for while they come back full, before ending its own row alone. */
+const MAX_SHARED_BATCH_ROUNDS = 25;
 
 /** The BullMQ workers of one process. */
 export interface Workers {
@@ -39,11 +42,12 @@ export function startWorkers(
   metrics?: Metrics,
 ): Workers {
   const options = { connection, prefix, concurrency: TIMER_CONCURRENCY };
+  const batches = new ExpiryBatches(context);
   const expiry = new Worker<ExpiryJobData>(
     EXPIRY_QUEUE,
     async (job, token) =>
       runWithLogFields({ jobId: job.id ?? '', queue: EXPIRY_QUEUE, activationId: job.data.activationId }, () =>
-        processExpiry(job, token, context, logger, metrics),
+        processExpiry(job, token, context, batches, logger, metrics),
       ),
     options,
   );
@@ -95,17 +99,30 @@ async function processExpiry(
   job: Job<ExpiryJobData>,
   token: string | undefined,
   context: ServiceContext,
+  batches: ExpiryBatches,
   logger: Logger,
   metrics: Metrics | undefined,
 ): Promise<string> {
   const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
   // End every overdue activation in one batch, not just this job's: when many end at once, the
-  // first jobs drain the burst and the rest find their activation already ended.
-  for (const ended of await expireDueActivations(context, EXPIRY_BATCH_SIZE)) {
-    const lagMs = (ended.endedAt?.getTime() ?? 0) - ended.endsAt.getTime();
-    metrics?.revokeLag.observe({ trigger: 'job' }, lagMs / 1000);
-    log.info({ endedActivationId: ended.id, lagMs }, 'activation expired');
+  // jobs share a few batches and most find their activation ended by one of them. A full batch
+  // may have left more due rows, so the job asks for another while its own is still active.
+  let state: Awaited<ReturnType<typeof readActivationState>>;
+  for (let round = 1; ; round++) {
+    const batch = await batches.runSince(context.clock.now().getTime());
+    if (batch.started) {
+      for (const ended of batch.ended) {
+        const lagMs = (ended.endedAt?.getTime() ?? 0) - ended.endsAt.getTime();
+        metrics?.revokeLag.observe({ trigger: 'job' }, lagMs / 1000);
+        log.info({ endedActivationId: ended.id, lagMs }, 'activation expired');
+      }
+    }
+    state = await readActivationState(context.db, job.data.activationId);
+    const batchWasFull = batch.ended.length >= EXPIRY_BATCH_SIZE;
+    if (state?.status !== 'active' || !batchWasFull || round >= MAX_SHARED_BATCH_ROUNDS) break;
   }
+  if (state === undefined) return 'not_found';
+  if (state.status !== 'active') return 'already_ended';
   const result = await expireActivation(context, job.data.activationId);
   if (result.outcome === 'not_due') {
     // The job ran before the end time (clock skew between hosts, or an activation that was

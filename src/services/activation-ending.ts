@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, lte } from 'drizzle-orm';
 import { activations, roles } from '../../db/schema.js';
-import type { Transaction } from '../../db/client.js';
+import type { Executor, Transaction } from '../../db/client.js';
 import { appendAudit, appendAuditBatch, SYSTEM_ACTOR, type AuditInput } from './audit.js';
 import type { ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
@@ -53,6 +53,18 @@ export async function expireActivation(context: ServiceContext, activationId: st
     await recordEnding(tx, ended, roleName, 'expired', SYSTEM_ACTOR, now);
     return { outcome: 'ended', activation: ended };
   });
+}
+
+/** Reads an activation's status and end time outside any transaction; `undefined` when it does not exist. */
+export async function readActivationState(
+  db: Executor,
+  activationId: string,
+): Promise<{ status: string; endsAt: Date } | undefined> {
+  const [row] = await db
+    .select({ status: activations.status, endsAt: activations.endsAt })
+    .from(activations)
+    .where(eq(activations.id, activationId));
+  return row;
 }
 
 /** Overdue activations ended per transaction by the expiry worker and the sweep. */

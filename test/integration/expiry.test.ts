@@ -176,4 +176,41 @@ describe('burst expiry', () => {
     }
     expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
   });
+
+  it('lets concurrent expiry jobs share a few batches', async () => {
+    const app = apps[0]!;
+    const { assignRole } = await import('../../src/services/assignments.js');
+    const { activateRole } = await import('../../src/services/activations.js');
+    const { ExpiryBatches } = await import('../../src/jobs/expiry-batches.js');
+    const wave = Array.from({ length: 30 }, (_, index) => `USHARE${String(index).padStart(3, '0')}`);
+    for (const userId of wave) {
+      await assignRole(app.runtime.context, { actorId: ADMIN, assigneeId: userId, roleQuery: 'billing', kind: 'eligible', endsAt: null, reason: null });
+      await activateRole(app.runtime.context, { userId, roleQuery: 'billing', durationMinutes: 1, justification: 'shared' });
+    }
+    app.clock.advance(2 * 60_000);
+    try {
+      const batches = new ExpiryBatches(app.runtime.context);
+      const since = app.clock.now().getTime();
+      const results = await Promise.all(Array.from({ length: 20 }, () => batches.runSince(since)));
+      const started = results.filter((result) => result.started);
+      expect(started.length).toBeGreaterThanOrEqual(1);
+      expect(started.length).toBeLessThanOrEqual(8);
+      const endedIds = started.flatMap((result) => result.ended.map((row) => row.id));
+      expect(new Set(endedIds).size).toBe(endedIds.length);
+
+      const [counts] = await app.sql<{ expired: number; events: number }[]>`
+        select (select count(*)::int from activations where user_id like 'USHARE%' and status = 'expired') as expired,
+               (select count(*)::int from audit_events where subject_user_id like 'USHARE%' and action = 'activation.expired') as events`;
+      expect(counts?.expired).toBe(30);
+      expect(counts?.events).toBe(30);
+
+      // A job that starts after those batches gets a batch of its own.
+      app.clock.advance(1_000);
+      const later = await batches.runSince(app.clock.now().getTime());
+      expect(later.started).toBe(true);
+      expect(later.ended).toHaveLength(0);
+    } finally {
+      app.clock.offsetMs = 0;
+    }
+  });
 });

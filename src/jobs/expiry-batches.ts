@@ -1,0 +1,59 @@
+import { EXPIRY_BATCH_SIZE, expireDueActivations } from '../services/activation-ending.js';
+import type { ActivationRow } from '../services/activation-records.js';
+import type { ServiceContext } from '../services/context.js';
+
+/** A batch's ended activations, and whether the caller's own request started that batch. */
+export interface BatchResult {
+  ended: ActivationRow[];
+  started: boolean;
+}
+
+interface RunningBatch {
+  startedAt: number;
+  done: Promise<ActivationRow[]>;
+}
+
+/** Batches that run at once in one process; `SKIP LOCKED` gives each its own rows. */
+const MAX_RUNNING_BATCHES = 8;
+
+/**
+ * Runs `expireDueActivations` batches for expiry jobs, a few at a time, and lets jobs share them.
+ * A job needs a batch that started no earlier than the job itself, so that its own activation
+ * was due when the batch read the due rows. It joins a running batch that started late enough,
+ * or starts one while fewer than MAX_RUNNING_BATCHES run. Otherwise it waits for the batch that
+ * starts when a running one ends, which every job waiting meanwhile shares. A burst of 10,000
+ * end times then costs a few dozen batch transactions instead of one or two per job.
+ */
+export class ExpiryBatches {
+  private readonly running = new Set<RunningBatch>();
+  private next: Promise<ActivationRow[]> | undefined;
+
+  constructor(private readonly context: ServiceContext) {}
+
+  /** Resolves with a batch that started at `since` (milliseconds since the epoch) or later. */
+  async runSince(since: number): Promise<BatchResult> {
+    for (const batch of this.running) {
+      if (batch.startedAt >= since) return { ended: await batch.done, started: false };
+    }
+    if (this.running.size < MAX_RUNNING_BATCHES) return { ended: await this.start().done, started: true };
+    let startedHere = false;
+    this.next ??= Promise.race([...this.running].map((batch) => batch.done.catch(() => undefined))).then(() => {
+      this.next = undefined;
+      startedHere = true;
+      return this.start().done;
+    });
+    const ended = await this.next;
+    return { ended, started: startedHere };
+  }
+
+  private start(): RunningBatch {
+    const batch: RunningBatch = {
+      startedAt: this.context.clock.now().getTime(),
+      done: expireDueActivations(this.context, EXPIRY_BATCH_SIZE),
+    };
+    this.running.add(batch);
+    const clear = () => this.running.delete(batch);
+    batch.done.then(clear, clear);
+    return batch;
+  }
+}
