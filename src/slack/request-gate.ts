@@ -51,7 +51,6 @@ async function handle(app: App, event: ReceiverEvent, options: RequestGateOption
   if (info.teamId !== undefined) fields.teamId = info.teamId;
 
   await runWithLogFields(fields, async () => {
-    const count = () => options.metrics.slackRequests.inc({ type: info.type, outcome: currentRequestOutcome() });
     try {
       if (await isRateLimited(info, ack, options)) return;
       await app.processEvent({ ...event, ack });
@@ -59,12 +58,19 @@ async function handle(app: App, event: ReceiverEvent, options: RequestGateOption
       setRequestOutcome('error');
       throw error;
     } finally {
-      // Work queued after the ack sets the outcome when it ends, after Bolt is done with the request.
-      const deferred = currentDeferredWork();
-      if (deferred === undefined) count();
-      else deferred.then(count, count);
+      countRequest(options.metrics, info.type, currentDeferredWork());
     }
   });
+}
+
+/**
+ * Counts the request's outcome now, or when the work it queued after its ack ends. Defined apart
+ * from `handle` so that the callback waiting for that work keeps no reference to the request.
+ */
+function countRequest(metrics: Metrics, type: SlackRequestType, deferred: Promise<unknown> | undefined): void {
+  const count = () => metrics.slackRequests.inc({ type, outcome: currentRequestOutcome() });
+  if (deferred === undefined) count();
+  else deferred.then(count, count);
 }
 
 // Events (Home tab opened) come from Slack, not from a click, and are not counted.
