@@ -13,7 +13,7 @@ import {
   forgetHomeTabViewers,
   resolveRefreshTargets,
 } from '../services/home-refresh.js';
-import { OUTBOX_CHANNEL } from '../services/outbox.js';
+import { OutboxWakeups } from './outbox-wakeups.js';
 import { publishHome } from '../slack/home/publish.js';
 import { RepeatedFailureLog } from './repeated-failure-log.js';
 
@@ -41,7 +41,7 @@ const PASS_DEADLINE_MS = 30_000;
 const CLAIM_LEASE_SECONDS = 60;
 /** Fallback poll for refreshes whose NOTIFY was missed. */
 const POLL_INTERVAL_MS = 5_000;
-/** Passes start at most this often, so a user's tab is published at most once per interval. */
+/** Passes of one refresher start at most this often, so it publishes a user's tab at most once per interval. */
 export const DEFAULT_PASS_INTERVAL_MS = 1_000;
 /** Failed publishes are retried after doubling delays; after this many passes the user is skipped. */
 const MAX_ATTEMPTS = 5;
@@ -57,9 +57,9 @@ interface Leftover {
 /**
  * Publishes the Home tabs that committed changes owe, in passes. A pass claims every waiting
  * `home_refresh` row (up to CLAIM_LIMIT), publishes each user they name once, built from the
- * database at that moment, and marks the rows delivered. Passes start at most once per
- * interval, so a burst of changes costs each open Home tab one publish per interval instead of
- * one per change, and builds the administrators' part of the dashboard once per pass.
+ * database at that moment, and marks the rows delivered. `runLoop` starts passes at most once
+ * per interval, so a burst of changes costs each open Home tab one publish per interval instead
+ * of one per change, and builds the administrators' part of the dashboard once per pass.
  *
  * Publishes keep to Slack's pace for `views.publish`. A pass that reaches it, or gets a 429, stops
  * there: the users left wait, together, for the pace or for Slack's `Retry-After`, instead of each
@@ -67,7 +67,6 @@ interface Leftover {
  */
 export class HomeRefresher {
   private readonly db: Database;
-  private readonly sql: postgres.Sql;
   private readonly client: WebClient;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -75,8 +74,7 @@ export class HomeRefresher {
   private readonly passIntervalMs: number;
   private readonly failures: RepeatedFailureLog;
   private readonly publishPace = new RateLimiterMemory({ points: PUBLISH_BURST, duration: PUBLISH_WINDOW_SECONDS });
-  private pollTimer: NodeJS.Timeout | undefined;
-  private listener: postgres.ListenMeta | undefined;
+  private readonly wakeups: OutboxWakeups;
   private running: Promise<void> | undefined;
   private runAgain = false;
   private stopped = false;
@@ -93,24 +91,18 @@ export class HomeRefresher {
     passIntervalMs?: number;
   }) {
     this.db = options.db;
-    this.sql = options.sql;
     this.client = options.client;
     this.clock = options.clock;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.passIntervalMs = options.passIntervalMs ?? DEFAULT_PASS_INTERVAL_MS;
     this.failures = new RepeatedFailureLog(this.logger, 'home refresh');
+    this.wakeups = new OutboxWakeups(options.sql, POLL_INTERVAL_MS, () => this.kick());
   }
 
   /** Starts polling and listening, and runs a pass for what is already waiting. */
   async start(): Promise<void> {
-    this.pollTimer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
-    this.pollTimer.unref();
-    this.listener = await this.sql.listen(
-      OUTBOX_CHANNEL,
-      () => this.kick(),
-      () => this.kick(),
-    );
+    await this.wakeups.start();
     this.kick();
   }
 
@@ -129,16 +121,15 @@ export class HomeRefresher {
   /** Stops starting passes and waits for the one in hand. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
     this.wakeSleeper?.();
-    await this.listener?.unlisten().catch(() => undefined);
+    await this.wakeups.stop();
     await this.running;
   }
 
   private async runLoop(): Promise<void> {
     do {
       this.runAgain = false;
-      // Kicks come with every commit; passes still start at most once per interval.
+      // Kicks come with every commit, so wait out the rest of the interval since the last pass.
       await this.sleep(this.lastPassAt + this.passIntervalMs - Date.now());
       if (this.stopped) return;
       const paceWaitMs = await this.paceWaitMs();

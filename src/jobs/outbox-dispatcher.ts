@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
 import { withTimeout } from '../timeout.js';
-import { OUTBOX_CHANNEL, type DispatchedItem } from '../services/outbox.js';
+import type { DispatchedItem } from '../services/outbox.js';
+import { OutboxWakeups } from './outbox-wakeups.js';
 import { DeliveredMarks } from './delivered-marks.js';
 import { RepeatedFailureLog } from './repeated-failure-log.js';
 
@@ -57,39 +58,29 @@ export type Deliver = (delivery: OutboxDelivery) => Promise<void>;
  */
 export class OutboxDispatcher {
   private readonly db: Database;
-  private readonly sql: postgres.Sql;
   private readonly deliver: Deliver;
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
   private readonly drainFailures: RepeatedFailureLog;
   private readonly deliveredMarks: DeliveredMarks;
-  private pollTimer: NodeJS.Timeout | undefined;
-  private listener: postgres.ListenMeta | undefined;
+  private readonly wakeups: OutboxWakeups;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
   private stopped = false;
 
   constructor(options: { db: Database; sql: postgres.Sql; deliver: Deliver; logger: Logger; metrics?: Metrics }) {
     this.db = options.db;
-    this.sql = options.sql;
     this.deliver = options.deliver;
     this.logger = options.logger;
     this.metrics = options.metrics;
     this.drainFailures = new RepeatedFailureLog(this.logger, 'outbox drain');
     this.deliveredMarks = new DeliveredMarks(this.db, this.logger);
+    this.wakeups = new OutboxWakeups(options.sql, POLL_INTERVAL_MS, () => this.kick());
   }
 
   /** Starts polling and listening, and drains what is already waiting. */
   async start(): Promise<void> {
-    this.pollTimer = setInterval(() => this.kick(), POLL_INTERVAL_MS);
-    this.pollTimer.unref();
-    // postgres.js re-subscribes after a lost connection and calls the third argument each time,
-    // so rows committed while the listener was away are picked up at once.
-    this.listener = await this.sql.listen(
-      OUTBOX_CHANNEL,
-      () => this.kick(),
-      () => this.kick(),
-    );
+    await this.wakeups.start();
     this.kick();
   }
 
@@ -109,8 +100,7 @@ export class OutboxDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     this.deliveredMarks.stop();
-    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
-    await this.listener?.unlisten().catch(() => undefined);
+    await this.wakeups.stop();
     await this.draining;
   }
 
