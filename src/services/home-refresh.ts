@@ -1,4 +1,4 @@
-import { inArray } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import { homeTabViewers } from '../../db/schema.js';
 import type { Executor } from '../../db/client.js';
@@ -21,7 +21,7 @@ const refreshPayloadSchema = z.union([
   z.object({ userId: z.string() }).transform(({ userId }) => ({ userIds: [userId], administrators: false })),
 ]);
 
-/** Who a set of `home_refresh` payloads asks to refresh. Unreadable payloads are skipped. */
+/** Collects the users a set of `home_refresh` payloads names; unreadable payloads are counted and skipped. */
 export function collectRefreshRequests(payloads: unknown[]): { userIds: Set<string>; administrators: boolean; unreadable: number } {
   const userIds = new Set<string>();
   let administrators = false;
@@ -47,17 +47,17 @@ export async function resolveRefreshTargets(
   now: Date,
   requests: { userIds: Set<string>; administrators: boolean },
 ): Promise<string[]> {
-  const wanted = new Set(requests.userIds);
+  const requested = new Set(requests.userIds);
   if (requests.administrators) {
-    for (const id of await listAdministratorIds(db, now)) wanted.add(id);
+    for (const id of await listAdministratorIds(db, now)) requested.add(id);
   }
-  if (wanted.size === 0) return [];
+  if (requested.size === 0) return [];
   const viewers = await db
     .select({ userId: homeTabViewers.userId })
     .from(homeTabViewers)
-    .where(inArray(homeTabViewers.userId, [...wanted]));
+    .where(inUserIds([...requested]));
   const isViewer = new Set(viewers.map((viewer) => viewer.userId));
-  return [...wanted].filter((userId) => isViewer.has(userId));
+  return [...requested].filter((userId) => isViewer.has(userId));
 }
 
 /** Records that the user opened the Home tab, so later changes refresh it in the background. */
@@ -68,5 +68,13 @@ export async function recordHomeTabViewer(db: Executor, userId: string): Promise
 /** Forgets users whose Home tab cannot be published any more (deactivated or deleted accounts). */
 export async function forgetHomeTabViewers(db: Executor, userIds: string[]): Promise<void> {
   if (userIds.length === 0) return;
-  await db.delete(homeTabViewers).where(inArray(homeTabViewers.userId, userIds));
+  await db.delete(homeTabViewers).where(inUserIds(userIds));
+}
+
+/**
+ * Matches `userIds` passed as one JSON parameter: a pass can name tens of thousands of users,
+ * more than the 65,535 bind parameters one Postgres statement accepts.
+ */
+function inUserIds(userIds: string[]): SQL {
+  return sql`${homeTabViewers.userId} in (select jsonb_array_elements_text(${JSON.stringify(userIds)}::jsonb))`;
 }

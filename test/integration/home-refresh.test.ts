@@ -4,6 +4,7 @@ import { connectDatabase, type DatabaseHandle } from '../../db/client.js';
 import { HomeRefresher } from '../../src/jobs/home-refresher.js';
 import { createLogger } from '../../src/logger.js';
 import { concurrentAdminDashboard } from '../../src/services/dashboard.js';
+import { resolveRefreshTargets } from '../../src/services/home-refresh.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
@@ -44,7 +45,7 @@ describe('Home refreshes through the running app', () => {
     await app?.stop();
   });
 
-  it('refreshes the tabs of users who opened them, and only theirs', async () => {
+  it('refreshes only opened tabs', async () => {
     const [viewer] = VIEWERS;
     if (viewer === undefined) throw new Error('no viewer');
     expect((await app.sender.appHomeOpened(viewer)).status).toBe(200);
@@ -89,7 +90,7 @@ describe('HomeRefresher passes', () => {
     await app?.stop();
   });
 
-  it('publishes each viewer named by many waiting rows once', async () => {
+  it('publishes each viewer once per pass', async () => {
     await recordViewers([ADMIN, ...VIEWERS]);
     for (let index = 0; index < 30; index++) {
       await insertRefresh({ userIds: [VIEWERS[index % VIEWERS.length] ?? '', NOT_A_VIEWER], administrators: index % 3 === 0 });
@@ -105,7 +106,7 @@ describe('HomeRefresher passes', () => {
     expect(JSON.stringify(fake.homeView(ADMIN)?.view)).toContain('Administration');
   });
 
-  it('stops a pass at a rate limit and serves the rest after Retry-After', async () => {
+  it('waits out a 429 Retry-After', async () => {
     await recordViewers(VIEWERS);
     await insertRefresh({ userIds: VIEWERS, administrators: false });
     fake.failNext('views.publish', { retryAfterSeconds: 1 });
@@ -113,7 +114,7 @@ describe('HomeRefresher passes', () => {
     await startRefresher();
     await eventually(async () => (VIEWERS.every((userId) => successfulPublishes(userId) === 1) ? true : undefined));
 
-    // One refused call; no view was built and sent only to be refused.
+    // One rejected call, and no view built only to be rejected.
     expect(fake.calls('views.publish')).toHaveLength(VIEWERS.length + 1);
     const [retry] = await database.sql<{ waited: number }[]>`
       select extract(epoch from available_at - created_at)::float as waited from outbox
@@ -122,7 +123,7 @@ describe('HomeRefresher passes', () => {
     expect(await countWaiting()).toBe(0);
   });
 
-  it('keeps to Slack\'s pace for views.publish, 10 tabs per 6 seconds', async () => {
+  it('keeps the views.publish pace', async () => {
     const many = Array.from({ length: 15 }, (_, index) => `UPACEHR${String(index).padStart(2, '0')}`);
     for (const id of many) fake.setUser({ id, tz: 'UTC' });
     await recordViewers(many);
@@ -139,7 +140,7 @@ describe('HomeRefresher passes', () => {
     for (const userId of many) expect(publishCount(userId)).toBe(1);
   });
 
-  it('forgets a viewer whose tab Slack refuses for good', async () => {
+  it('forgets users Slack rejects', async () => {
     const [gone] = VIEWERS;
     if (gone === undefined) throw new Error('no viewer');
     await recordViewers([gone]);
@@ -152,7 +153,7 @@ describe('HomeRefresher passes', () => {
     expect(row?.count).toBe(0);
   });
 
-  it('shares one administrators\' read among concurrent Home tabs', async () => {
+  it('shares concurrent administrator reads', async () => {
     const readAdmin = concurrentAdminDashboard(database.db, app.clock);
     const [first, second] = await Promise.all([readAdmin(true), readAdmin(false)]);
     expect(first.roles).toBe(second.roles);
@@ -163,6 +164,15 @@ describe('HomeRefresher passes', () => {
     const later = await readAdmin(true);
     expect(later.roles).not.toBe(first.roles);
     expect(later.roles.map((role) => role.slug)).toContain('shared-read-role');
+  });
+
+  it('resolves more users than bind parameters', async () => {
+    await recordViewers(VIEWERS.slice(0, 2));
+    const userIds = new Set(Array.from({ length: 70_000 }, (_, index) => `UMANY${index}`));
+    for (const viewer of VIEWERS) userIds.add(viewer);
+
+    const targets = await resolveRefreshTargets(database.db, app.clock.now(), { userIds, administrators: false });
+    expect(targets).toEqual(VIEWERS.slice(0, 2));
   });
 
   async function startRefresher(): Promise<void> {
