@@ -63,7 +63,7 @@ export async function measureDmFloor(
       BENCH_DM_ROW_KIND: ROW_KIND,
     });
     // The fake records a call before it responds, so every DM is counted once the result arrives.
-    // Both processes' CPU time over the drain shows which side holds it back.
+    // Both processes' CPU time over the drain shows which side limits the drain.
     const driverCpuBefore = process.cpuUsage();
     const result = await floor.result();
     const driverCpu = process.cpuUsage(driverCpuBefore);

@@ -106,7 +106,7 @@ async function processExpiry(
   const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
   // End every overdue activation in one batch, not just this job's: when many end at once, the
   // jobs share a few batches and most find their activation ended by one of them. A full batch
-  // may have left more due rows, so the job asks for another while its own is still active.
+  // may have left more due rows, so the job requests another while its own is still active.
   let state: Awaited<ReturnType<typeof readActivationState>>;
   for (let round = 1; ; round++) {
     const batch = await batches.runSince(context.clock.now().getTime());

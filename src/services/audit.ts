@@ -65,7 +65,7 @@ export async function appendAudit(tx: Transaction, input: AuditInput): Promise<v
 /**
  * Takes the chain lock until the transaction ends and returns the hash of the last event. Both
  * statements go out in one round trip. Postgres runs them in order, and in READ COMMITTED the
- * SELECT takes its snapshot when it starts, after the lock is granted, so it sees the event of
+ * SELECT takes its snapshot when it starts, after the lock is granted, so it returns the event of
  * the transaction that held the lock before.
  */
 async function lockChainAndReadLastHash(tx: Transaction): Promise<string> {

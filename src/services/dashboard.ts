@@ -100,8 +100,9 @@ export async function readDashboard(
 }
 
 /**
- * An `AdminDashboardReader` for Home tabs opened at about the same moment: viewers who ask while
- * a read is running share it, and the next viewer after it ends starts a new one. A burst of
+ * Returns an `AdminDashboardReader` for Home tabs opened at about the same moment: viewers who
+ * request it while a read is running share that read, and the next viewer after it ends starts a
+ * new one. A burst of
  * administrators opening their tabs then costs one role table in memory instead of one each.
  */
 export function concurrentAdminDashboard(db: Executor, clock: Clock): AdminDashboardReader {
@@ -119,7 +120,7 @@ export function concurrentAdminDashboard(db: Executor, clock: Clock): AdminDashb
   };
 }
 
-/** An `AdminDashboardReader` that reads the database once at `now` and serves every viewer from that. */
+/** Returns an `AdminDashboardReader` that reads the database once at `now` and serves every viewer from that read. */
 export function sharedAdminDashboard(db: Executor, now: Date): AdminDashboardReader {
   let shared: Promise<AdminDashboard> | undefined;
   return async (canChange) => {

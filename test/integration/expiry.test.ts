@@ -177,7 +177,7 @@ describe('burst expiry', () => {
     expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
   });
 
-  it('lets concurrent expiry jobs share a few batches', async () => {
+  it('shares batches among expiry jobs', async () => {
     const app = apps[0]!;
     const { assignRole } = await import('../../src/services/assignments.js');
     const { activateRole } = await import('../../src/services/activations.js');
