@@ -1,6 +1,5 @@
-import { inArray, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.js';
-import { outbox } from '../../db/schema.js';
 import type { Logger } from '../logger.js';
 
 /** Marking sent rows delivered is retried this often while Postgres is away, so they are not sent again. */
@@ -58,7 +57,9 @@ export class DeliveredMarks {
     const ids = batch.map((waiter) => waiter.id);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.db.update(outbox).set({ deliveredAt: sql`now()`, lockedUntil: null }).where(inArray(outbox.id, ids));
+        await this.db.execute(sql`
+          update outbox set delivered_at = now(), locked_until = null
+          where id = any(${idArray(ids)}::bigint[])`);
         return;
       } catch (error) {
         if (attempt === 1) {
@@ -75,4 +76,12 @@ export class DeliveredMarks {
       }
     }
   }
+}
+
+/**
+ * Writes outbox ids as one Postgres array literal. A burst marks thousands of rows at once, and
+ * one parameter keeps the statement cheap to build and clear of the 65,535-parameter limit.
+ */
+function idArray(ids: readonly number[]): string {
+  return `{${ids.join(',')}}`;
 }

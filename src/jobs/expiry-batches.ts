@@ -15,6 +15,8 @@ interface RunningBatch {
 
 /** Batches that run at once in one process; `SKIP LOCKED` gives each its own rows. */
 const MAX_RUNNING_BATCHES = 8;
+/** Ids of activations ended by this process's batches that are kept for `hasEnded`: two waves of 10,000. */
+const REMEMBERED_ENDINGS = 20_000;
 
 /**
  * Runs `expireDueActivations` batches for expiry jobs, a few at a time, and lets jobs share them.
@@ -27,6 +29,8 @@ const MAX_RUNNING_BATCHES = 8;
 export class ExpiryBatches {
   private readonly running = new Set<RunningBatch>();
   private next: Promise<ActivationRow[]> | undefined;
+  // Insertion-ordered, so the oldest ids are dropped first once it is full.
+  private readonly ended = new Set<string>();
 
   constructor(private readonly context: ServiceContext) {}
 
@@ -46,6 +50,23 @@ export class ExpiryBatches {
     return { ended, started: startedHere };
   }
 
+  /**
+   * Returns whether a recent batch of this process ended the activation. A batch reports its rows
+   * after its commit, and an ended activation never becomes active again, so `true` needs no read.
+   * `false` means only that this process does not know.
+   */
+  hasEnded(activationId: string): boolean {
+    return this.ended.has(activationId);
+  }
+
+  private remember(rows: ActivationRow[]): void {
+    for (const row of rows) this.ended.add(row.id);
+    for (const oldest of this.ended) {
+      if (this.ended.size <= REMEMBERED_ENDINGS) break;
+      this.ended.delete(oldest);
+    }
+  }
+
   private start(): RunningBatch {
     const batch: RunningBatch = {
       startedAt: this.context.clock.now().getTime(),
@@ -53,7 +74,10 @@ export class ExpiryBatches {
     };
     this.running.add(batch);
     const clear = () => this.running.delete(batch);
-    batch.done.then(clear, clear);
+    batch.done.then((rows) => {
+      this.remember(rows);
+      clear();
+    }, clear);
     return batch;
   }
 }

@@ -197,6 +197,8 @@ describe('burst expiry', () => {
       expect(started.length).toBeLessThanOrEqual(8);
       const endedIds = started.flatMap((result) => result.ended.map((row) => row.id));
       expect(new Set(endedIds).size).toBe(endedIds.length);
+      expect(endedIds.every((id) => batches.hasEnded(id))).toBe(true);
+      expect(batches.hasEnded('00000000-0000-4000-8000-000000000000')).toBe(false);
 
       const [counts] = await app.sql<{ expired: number; events: number }[]>`
         select (select count(*)::int from activations where user_id like 'USHARE%' and status = 'expired') as expired,

@@ -1,11 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../../db/client.js';
+import { DeliveredMarks } from '../../src/jobs/delivered-marks.js';
 import { OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from '../support/harness.js';
 
 // More rows than one claim takes, so the tests see several claims.
 const BURST_ROWS = 250;
+// More ids than Postgres accepts bind parameters in one statement (65,535).
+const MARKED_AT_ONCE = 70_000;
 
 let environment: TestEnvironment;
 let database: DatabaseHandle;
@@ -63,6 +66,18 @@ describe('outbox dispatcher', () => {
     const [row] = await database.sql<{ claimed: number }[]>`
       select count(*)::int as claimed from outbox where kind = 'home_refresh' and attempts > 0`;
     expect(row?.claimed).toBe(0);
+  });
+
+  it('marks more ids than the parameter limit', async () => {
+    await insertNotices(MARKED_AT_ONCE);
+    const ids = (await database.sql<{ id: string }[]>`select id from outbox`).map((row) => Number(row.id));
+    const marks = new DeliveredMarks(database.db, createLogger('silent'));
+
+    // The first mark starts a statement of its own; the rest wait for it and go together.
+    await Promise.all(ids.map((id) => marks.mark(id)));
+
+    expect(ids).toHaveLength(MARKED_AT_ONCE);
+    expect(await countUndelivered()).toBe(0);
   });
 });
 
