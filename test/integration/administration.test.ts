@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepDueAssignments } from '../../src/jobs/sweep.js';
 import { createLogger } from '../../src/logger.js';
 import { assignRole } from '../../src/services/assignments.js';
+import { summarizeRoles } from '../../src/services/roles.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
@@ -131,6 +132,56 @@ describe('roles', () => {
     expect((await assignmentForm(ADMIN, heldId, HOLDER, 'eligible')).body).toBe('');
     const held = await app.sender.submitView(ADMIN, { callbackId: 'admin_delete_role', privateMetadata: JSON.stringify({ roleId: heldId }), values: {} });
     expect(JSON.stringify(held.json)).toContain('still has 1 assignment');
+  });
+});
+
+describe('role summary', () => {
+  it('counts holders in force at now', async () => {
+    const now = app.clock.now();
+    const at = (days: number) => new Date(now.getTime() + days * DAY_MS).toISOString();
+    const [role] = await app.sql<{ id: string }[]>`
+      insert into roles (slug, name, description, settings)
+      values ('summary-counts', 'Summary counts', 'role whose holders are counted', '{}'::jsonb) returning id`;
+    const roleId = role?.id ?? '';
+    // user, kind, status, starts (days from now), ends (days from now, or null)
+    const assignmentRows: [string, string, string, number, number | null][] = [
+      ['USUM01', 'eligible', 'current', -1, null],
+      ['USUM02', 'eligible', 'current', -1, 5],
+      ['USUM03', 'eligible', 'current', 2, null],
+      ['USUM04', 'eligible', 'current', -5, -1],
+      ['USUM05', 'eligible', 'removed', -5, null],
+      ['USUM06', 'active', 'current', -1, null],
+      ['USUM07', 'active', 'current', -1, 5],
+      ['USUM08', 'active', 'current', 2, null],
+      ['USUM09', 'eligible', 'current', -1, null],
+    ];
+    for (const [userId, kind, status, starts, ends] of assignmentRows) {
+      await app.sql`
+        insert into assignments (role_id, user_id, kind, status, starts_at, ends_at, assigned_by)
+        values (${roleId}, ${userId}, ${kind}, ${status}, ${at(starts)}, ${ends === null ? null : at(ends)}, ${ADMIN})`;
+    }
+    // user, status, ends (days from now)
+    const activationRows: [string, string, number][] = [
+      ['USUM01', 'active', 1],
+      ['USUM02', 'expired', -1],
+      ['USUM06', 'active', 1],
+      ['USUM09', 'active', -1],
+    ];
+    for (const [userId, status, ends] of activationRows) {
+      await app.sql`
+        insert into activations (role_id, user_id, assignment_id, status, requested_at, starts_at, ends_at, duration_minutes)
+        select ${roleId}, ${userId}, id, ${status}, ${at(-2)}, ${at(-2)}, ${at(ends)}, 60
+        from assignments where role_id = ${roleId} and user_id = ${userId}`;
+    }
+
+    const summary = (await summarizeRoles(app.runtime.context.db, now)).find((candidate) => candidate.id === roleId);
+
+    // Eligible in force: USUM01, USUM02 and USUM09.
+    expect(summary?.eligibleCount).toBe(3);
+    // Active assignments in force (USUM06, USUM07) and running activations (USUM01, and USUM06 once more).
+    expect(summary?.activeCount).toBe(3);
+    // Current active assignments without an end, started or not: USUM06 and USUM08.
+    expect(summary?.permanentCount).toBe(2);
   });
 });
 
