@@ -79,7 +79,7 @@ export class DeliveredMarks {
 }
 
 /**
- * Writes outbox ids as one Postgres array literal. A burst marks thousands of rows at once, and
+ * Formats outbox ids as one Postgres array literal. A burst marks thousands of rows at once, and
  * one parameter keeps the statement cheap to build and clear of the 65,535-parameter limit.
  */
 function idArray(ids: readonly number[]): string {

@@ -15,7 +15,7 @@ interface RunningBatch {
 
 /** Batches that run at once in one process; `SKIP LOCKED` gives each its own rows. */
 const MAX_RUNNING_BATCHES = 8;
-/** Ids of activations ended by this process's batches that are kept for `hasEnded`: two waves of 10,000. */
+/** Maximum number of ended activation ids kept for `hasEnded`, enough for two waves of 10,000 ends. */
 const REMEMBERED_ENDINGS = 20_000;
 
 /**

@@ -136,7 +136,7 @@ describe('roles', () => {
 });
 
 describe('role summary', () => {
-  it('counts holders in force at now', async () => {
+  it('counts holders in force', async () => {
     const now = app.clock.now();
     const at = (days: number) => new Date(now.getTime() + days * DAY_MS).toISOString();
     const [role] = await app.sql<{ id: string }[]>`
@@ -178,7 +178,8 @@ describe('role summary', () => {
 
     // Eligible in force: USUM01, USUM02 and USUM09.
     expect(summary?.eligibleCount).toBe(3);
-    // Active assignments in force (USUM06, USUM07) and running activations (USUM01, and USUM06 once more).
+    // Active assignments in force (USUM06, USUM07) and running activations (USUM01). USUM06 has
+    // both and counts once.
     expect(summary?.activeCount).toBe(3);
     // Current active assignments without an end, started or not: USUM06 and USUM08.
     expect(summary?.permanentCount).toBe(2);
