@@ -1,4 +1,4 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, exists, isNull, sql } from 'drizzle-orm';
 import { activations, assignments, roles } from '../../db/schema.js';
 import type { Executor } from '../../db/client.js';
 import { checkActivationRequest } from '../domain/activation.js';
@@ -20,7 +20,7 @@ import { appendAudit } from './audit.js';
 import type { ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
-import { findRoleById, listRoles, pickRole, type Role } from './roles.js';
+import { findRoleById, listRoles, pickRole, toRole, type Role } from './roles.js';
 
 
 /** A request to activate an eligible role now. */
@@ -98,21 +98,25 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
       status: 'active',
       now,
     });
-    await enqueueOutbox(tx, [
-      ...activationStartedItems(context, role, activation, undefined),
-      ...homeRefreshes([request.userId], { administrators: true }),
+    // Sent in one round trip. Postgres runs the outbox insert first, so the chain lock is still
+    // taken last.
+    await Promise.all([
+      enqueueOutbox(tx, [
+        ...activationStartedItems(context, role, activation, undefined),
+        ...homeRefreshes([request.userId], { administrators: true }),
+      ]),
+      appendAudit(tx, {
+        occurredAt: now,
+        actorId: request.userId,
+        action: 'activation.activated',
+        targetType: 'activation',
+        targetId: activation.id,
+        roleId: role.id,
+        subjectUserId: request.userId,
+        reason: check.justification,
+        after: describeActivation(activation),
+      }),
     ]);
-    await appendAudit(tx, {
-      occurredAt: now,
-      actorId: request.userId,
-      action: 'activation.activated',
-      targetType: 'activation',
-      targetId: activation.id,
-      roleId: role.id,
-      subjectUserId: request.userId,
-      reason: check.justification,
-      after: describeActivation(activation),
-    });
     return { outcome: 'activated', activation, role };
   });
 }
@@ -175,14 +179,18 @@ export async function deactivateRole(
   });
 }
 
-/** Lists the roles `userId` is eligible for at `now`, by name. */
+/** Lists the roles `userId` is eligible for at `now`, by name, without deleted roles, in one statement. */
 export async function listEligibleRoles(db: Executor, userId: string, now: Date): Promise<Role[]> {
-  const rows = await db
-    .select({ roleId: assignments.roleId })
+  const eligibleAssignment = db
+    .select({ one: sql`1` })
     .from(assignments)
-    .where(and(eq(assignments.userId, userId), eq(assignments.kind, 'eligible'), inForce(now)));
-  const ids = new Set(rows.map((row) => row.roleId));
-  return (await listRoles(db)).filter((role) => ids.has(role.id));
+    .where(and(eq(assignments.roleId, roles.id), eq(assignments.userId, userId), eq(assignments.kind, 'eligible'), inForce(now)));
+  const rows = await db
+    .select()
+    .from(roles)
+    .where(and(isNull(roles.deletedAt), exists(eligibleAssignment)))
+    .orderBy(asc(roles.name));
+  return rows.map(toRole);
 }
 
 /** Lists every active activation's id and end time, to rebuild expiry jobs after Redis lost them. */

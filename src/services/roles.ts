@@ -140,7 +140,8 @@ export async function summarizeRoles(db: Executor, now: Date): Promise<RoleSumma
   });
 }
 
-function toRole(row: typeof roles.$inferSelect): Role {
+/** Reads a `roles` row into a `Role`, with its settings checked and defaults filled. */
+export function toRole(row: typeof roles.$inferSelect): Role {
   return {
     id: row.id,
     slug: row.slug,

@@ -11,6 +11,7 @@ import {
   type TestEnvironment,
 } from '../support/harness.js';
 import { postSigned, slashCommandBody } from '../support/slack-requests.js';
+import { listEligibleRoles } from '../../src/services/activations.js';
 
 const ADMIN = 'UADMIN01';
 const ALICE = 'UALICE01';
@@ -264,6 +265,37 @@ describe('activation', () => {
     const byId = new Map(view.blocks.map((block) => [block.block_id, block.element]));
     expect(byId.get('role')?.initial_option?.value).toBe('global-administrator');
     expect(byId.get('duration')?.initial_value).toBe('2h');
+  });
+});
+
+describe('eligible roles', () => {
+  it('lists eligible roles in force', async () => {
+    const now = app.clock.now();
+    const at = (days: number) => new Date(now.getTime() + days * 86_400_000).toISOString();
+    const user = 'UELIGLIST';
+    // slug, kind, status, starts (days from now), ends (days from now, or null), role deleted
+    const cases: [string, string, string, number, number | null, boolean][] = [
+      ['elig-b-open', 'eligible', 'current', -1, null, false],
+      ['elig-a-bounded', 'eligible', 'current', -1, 3, false],
+      ['elig-future', 'eligible', 'current', 2, null, false],
+      ['elig-ended', 'eligible', 'current', -5, -1, false],
+      ['elig-removed', 'eligible', 'removed', -5, null, false],
+      ['elig-active-kind', 'active', 'current', -1, null, false],
+      ['elig-deleted-role', 'eligible', 'current', -1, null, true],
+    ];
+    for (const [slug, kind, status, starts, ends, deleted] of cases) {
+      const [role] = await app.sql<{ id: string }[]>`
+        insert into roles (slug, name, description, settings, deleted_at)
+        values (${slug}, ${`Role ${slug}`}, 'listed or not', '{}'::jsonb, ${deleted ? at(-1) : null}) returning id`;
+      await app.sql`
+        insert into assignments (role_id, user_id, kind, status, starts_at, ends_at, assigned_by)
+        values (${role?.id ?? ''}, ${user}, ${kind}, ${status}, ${at(starts)}, ${ends === null ? null : at(ends)}, ${ADMIN})`;
+    }
+
+    const eligible = await listEligibleRoles(app.runtime.context.db, user, now);
+
+    expect(eligible.map((role) => role.slug)).toEqual(['elig-a-bounded', 'elig-b-open']);
+    expect(eligible[0]?.settings.maxActivationMinutes).toBeGreaterThan(0);
   });
 });
 
