@@ -146,38 +146,44 @@ export async function approveRequest(
     }
 
     const endsAt = new Date(now.getTime() + pending.durationMinutes * 60_000);
-    const [approved] = await tx
-      .update(activations)
-      .set({
-        status: 'active',
-        startsAt: now,
-        endsAt,
-        decidedBy: request.approverId,
-        decidedAt: now,
-        nextReminderAt: null,
-      })
-      .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval')))
-      .returning();
+    // The update and the approvers' read go out in one round trip.
+    const [[approved], approverIds] = await Promise.all([
+      tx
+        .update(activations)
+        .set({
+          status: 'active',
+          startsAt: now,
+          endsAt,
+          decidedBy: request.approverId,
+          decidedAt: now,
+          nextReminderAt: null,
+        })
+        .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval')))
+        .returning(),
+      listApproverIds(tx, pending.id),
+    ]);
     if (approved === undefined) throw alreadyDecided(await readActivation(tx, pending.id), request.approverId);
 
-    await enqueueOutbox(tx, [
-      ...activationStartedItems(context, role, approved, request.approverId),
-      { kind: 'approval_update', payload: { activationId: approved.id } },
-      ...homeRefreshes([approved.userId, ...(await listApproverIds(tx, approved.id))], {
-        administrators: true,
+    // Sent in one round trip. Postgres runs the outbox insert first, so the chain lock is still
+    // taken last.
+    await Promise.all([
+      enqueueOutbox(tx, [
+        ...activationStartedItems(context, role, approved, request.approverId),
+        { kind: 'approval_update', payload: { activationId: approved.id } },
+        ...homeRefreshes([approved.userId, ...approverIds], { administrators: true }),
+      ]),
+      appendAudit(tx, {
+        occurredAt: now,
+        actorId: request.approverId,
+        action: 'request.approved',
+        targetType: 'activation',
+        targetId: approved.id,
+        roleId: role.id,
+        subjectUserId: approved.userId,
+        before: { status: 'pending_approval' },
+        after: describeActivation(approved),
       }),
     ]);
-    await appendAudit(tx, {
-      occurredAt: now,
-      actorId: request.approverId,
-      action: 'request.approved',
-      targetType: 'activation',
-      targetId: approved.id,
-      roleId: role.id,
-      subjectUserId: approved.userId,
-      before: { status: 'pending_approval' },
-      after: describeActivation(approved),
-    });
     return { activation: approved, role };
   });
 }
@@ -446,17 +452,20 @@ export async function authorizeDecision(
   approverId: string,
   now: Date,
 ): Promise<{ pending: ActivationRow; role: Role }> {
-  const pending = await readActivation(db, activationId);
+  // Both reads go out in one round trip. The checks below keep their order.
+  const [pending, [approver]] = await Promise.all([
+    readActivation(db, activationId),
+    db
+      .select({ source: approvalApprovers.source })
+      .from(approvalApprovers)
+      .where(and(eq(approvalApprovers.activationId, activationId), eq(approvalApprovers.approverId, approverId))),
+  ]);
   if (pending === undefined || pending.requestExpiresAt === null) {
     throw new UserError('request_not_found', 'This request does not exist, so there is nothing to decide.');
   }
   if (pending.userId === approverId) {
     throw new UserError('not_authorized', 'You cannot approve or deny your own request.');
   }
-  const [approver] = await db
-    .select({ source: approvalApprovers.source })
-    .from(approvalApprovers)
-    .where(and(eq(approvalApprovers.activationId, activationId), eq(approvalApprovers.approverId, approverId)));
   if (approver === undefined) {
     throw new UserError('not_authorized', 'You are not an approver of this request, so you cannot decide it.');
   }
