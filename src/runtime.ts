@@ -7,6 +7,7 @@ import { InFlight } from './in-flight.js';
 import { createDeliver } from './jobs/deliveries.js';
 import { HomeRefresher } from './jobs/home-refresher.js';
 import { OutboxDispatcher } from './jobs/outbox-dispatcher.js';
+import { ExpiryBatches } from './jobs/expiry-batches.js';
 import { createQueues, type Queues } from './jobs/queues.js';
 import { Timekeeper } from './jobs/timekeeper.js';
 import { startWorkers } from './jobs/workers.js';
@@ -146,6 +147,8 @@ async function startWorkerRole(
   parts: RoleParts & { database: DatabaseHandle; redis: RedisConnections; queues: Queues },
 ): Promise<void> {
   const { context, redis, queues, config, metrics, logger, stopper } = parts;
+  // Shared, so that expiry jobs skip the activations a sweep already ended.
+  const expiryBatches = new ExpiryBatches(context);
   const timekeeper = new Timekeeper({
     context,
     queues,
@@ -153,19 +156,20 @@ async function startWorkerRole(
     redisPrefix: config.redisPrefix,
     logger: logger.child({ component: 'timekeeper' }),
     metrics,
+    onSwept: (rows) => expiryBatches.recordSwept(rows),
   });
-  // Deliveries start before the start-up sweep, so the DMs of what it ends go out while it
-  // works through a backlog. The dispatcher still stops after the timekeeper and the workers.
-  const { dispatcher, refresher } = await startOutboxDelivery(parts);
-  try {
-    await timekeeper.start();
-  } catch (error) {
-    await Promise.all([dispatcher.stop(), refresher.stop()]);
-    throw error;
-  }
+  await timekeeper.start();
   stopper.add('timekeeper', () => timekeeper.stop(), { phase: 'work' });
+  const { dispatcher, refresher } = await startOutboxDelivery(parts);
 
-  const workers = startWorkers(redis.blocking, config.redisPrefix, context, logger.child({ component: 'worker' }), metrics);
+  const workers = startWorkers(
+    redis.blocking,
+    config.redisPrefix,
+    context,
+    logger.child({ component: 'worker' }),
+    expiryBatches,
+    metrics,
+  );
   stopper.add('workers', () => workers.close(), { phase: 'work', onTimeout: () => workers.close(true) });
   stopper.add(
     'outbox',

@@ -29,8 +29,9 @@ const REMEMBERED_ENDINGS = 20_000;
 export class ExpiryBatches {
   private readonly running = new Set<RunningBatch>();
   private next: Promise<ActivationRow[]> | undefined;
-  // Insertion-ordered, so the oldest ids are dropped first once it is full.
+  // Insertion-ordered, so the oldest ids are dropped first once they are full.
   private readonly ended = new Set<string>();
+  private readonly swept = new Set<string>();
 
   constructor(private readonly context: ServiceContext) {}
 
@@ -59,12 +60,17 @@ export class ExpiryBatches {
     return this.ended.has(activationId);
   }
 
-  private remember(rows: ActivationRow[]): void {
-    for (const row of rows) this.ended.add(row.id);
-    for (const oldest of this.ended) {
-      if (this.ended.size <= REMEMBERED_ENDINGS) break;
-      this.ended.delete(oldest);
-    }
+  /** Records the activations a sweep of this process ended. */
+  recordSwept(rows: readonly { id: string }[]): void {
+    remember(this.swept, rows);
+  }
+
+  /**
+   * Returns whether a sweep of this process ended the activation. A sweep runs until no overdue
+   * row is left, so the job of such an activation has nothing to end and need not start a batch.
+   */
+  wasSwept(activationId: string): boolean {
+    return this.swept.has(activationId);
   }
 
   private start(): RunningBatch {
@@ -75,9 +81,17 @@ export class ExpiryBatches {
     this.running.add(batch);
     const clear = () => this.running.delete(batch);
     batch.done.then((rows) => {
-      this.remember(rows);
+      remember(this.ended, rows);
       clear();
     }, clear);
     return batch;
+  }
+}
+
+function remember(ids: Set<string>, rows: readonly { id: string }[]): void {
+  for (const row of rows) ids.add(row.id);
+  for (const oldest of ids) {
+    if (ids.size <= REMEMBERED_ENDINGS) break;
+    ids.delete(oldest);
   }
 }

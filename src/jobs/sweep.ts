@@ -19,17 +19,19 @@ const SWEEP_BATCH_SIZE = 200;
 /**
  * Ends every active activation whose end time has passed and that no expiry job ended: after a
  * restart, a lost job, a flushed Redis or while Redis is down. Needs only Postgres, and works in
- * batches of one transaction each. Returns how
- * many this call ended.
+ * batches of one transaction each, and passes each batch's ended rows to `onEnded` after its
+ * commit. Returns how many this call ended.
  */
 export async function sweepOverdueActivations(
   context: ServiceContext,
   logger: Logger,
   metrics?: Metrics,
+  onEnded?: (batch: readonly { id: string }[]) => void,
 ): Promise<number> {
   let ended = 0;
   for (;;) {
     const batch = await expireDueActivations(context, EXPIRY_BATCH_SIZE);
+    onEnded?.(batch);
     for (const activation of batch) {
       const lagMs = (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime();
       metrics?.revokeLag.observe({ trigger: 'sweep' }, lagMs / 1000);

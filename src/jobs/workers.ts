@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
 import { EXPIRY_BATCH_SIZE, expireActivation, readActivationState } from '../services/activation-ending.js';
-import { ExpiryBatches } from './expiry-batches.js';
+import type { ExpiryBatches } from './expiry-batches.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
 import { expireAssignment, sendAssignmentEndNotice } from '../services/assignment-ending.js';
@@ -39,10 +39,10 @@ export function startWorkers(
   prefix: string,
   context: ServiceContext,
   logger: Logger,
+  batches: ExpiryBatches,
   metrics?: Metrics,
 ): Workers {
   const options = { connection, prefix, concurrency: TIMER_CONCURRENCY };
-  const batches = new ExpiryBatches(context);
   const expiry = new Worker<ExpiryJobData>(
     EXPIRY_QUEUE,
     async (job, token) =>
@@ -104,6 +104,7 @@ async function processExpiry(
   metrics: Metrics | undefined,
 ): Promise<string> {
   const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
+  if (batches.wasSwept(job.data.activationId)) return 'already_ended';
   // End every overdue activation in one batch, not just this job's: when many end at once, the
   // jobs share a few batches and most find their activation ended by one of them. A full batch
   // may have left more due rows, so the job requests another while its own is still active.

@@ -14,8 +14,8 @@ import {
 } from '../support/harness.js';
 
 const ADMIN = 'UADMIN02';
-const USERS = ['UEXPIRE1', 'UEXPIRE2', 'UEXPIRE3', 'UEXPIRE4'] as const;
-const [JOB_USER, SWEEP_USER, RACE_USER, SECOND_USER] = USERS;
+const USERS = ['UEXPIRE1', 'UEXPIRE2', 'UEXPIRE3', 'UEXPIRE4', 'UEXPIRE5'] as const;
+const [JOB_USER, SWEEP_USER, RACE_USER, SECOND_USER, SWEPT_JOB_USER] = USERS;
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -114,6 +114,30 @@ describe('expiry', () => {
     expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
   });
 
+  it('expiry job skips swept activations', async () => {
+    const app = apps[0]!;
+    const activation = await activate(app, SWEPT_JOB_USER);
+    await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ?? undefined);
+    await app.stop();
+    apps.shift();
+    const clock = new TestClock();
+    clock.advance(activation.endsAt.getTime() - Date.now() + 60_000);
+    const restarted = await startTestApp({ environment, fake, admins: [ADMIN], clock });
+    apps.unshift(restarted);
+    const [row] = await restarted.sql<{ status: string }[]>`select status from activations where id = ${activation.id}`;
+    expect(row?.status).toBe('expired');
+
+    // The job's delay runs on the wall clock, so it is promoted to run now.
+    const job = await restarted.runtime.queues.expiry.getJob(`expire-${activation.id}`);
+    await job?.promote();
+    // Completed expiry jobs are removed, so the job is gone once it has run.
+    await eventually(async () => ((await restarted.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ? undefined : true));
+
+    expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+    await fake.waitFor('chat.postMessage', (call) => call.body.channel === SWEPT_JOB_USER && messageText(call.body).includes('its time is up'));
+    expect(fake.messagesTo(SWEPT_JOB_USER).filter((call) => messageText(call.body).includes('its time is up'))).toHaveLength(1);
+  });
+
   it('two workers racing on one expiry end it once, with one message and one audit event', async () => {
     const first = apps[0]!;
     first.clock.offsetMs = 0;
@@ -199,6 +223,9 @@ describe('burst expiry', () => {
       expect(new Set(endedIds).size).toBe(endedIds.length);
       expect(endedIds.every((id) => batches.hasEnded(id))).toBe(true);
       expect(batches.hasEnded('00000000-0000-4000-8000-000000000000')).toBe(false);
+      expect(endedIds.some((id) => batches.wasSwept(id))).toBe(false);
+      batches.recordSwept([{ id: '00000000-0000-4000-8000-000000000001' }]);
+      expect(batches.wasSwept('00000000-0000-4000-8000-000000000001')).toBe(true);
 
       const [counts] = await app.sql<{ expired: number; events: number }[]>`
         select (select count(*)::int from activations where user_id like 'USHARE%' and status = 'expired') as expired,
