@@ -15,7 +15,7 @@ interface RunningBatch {
 
 /** Batches that run at once in one process; `SKIP LOCKED` gives each its own rows. */
 const MAX_RUNNING_BATCHES = 8;
-/** Maximum number of ended activation ids kept for `hasEnded`, enough for two waves of 10,000 ends. */
+/** Ended activation ids kept by each memory (batches' and sweeps'), enough for two waves of 10,000 ends. */
 const REMEMBERED_ENDINGS = 20_000;
 
 /**
@@ -67,7 +67,7 @@ export class ExpiryBatches {
 
   /**
    * Returns whether a sweep of this process ended the activation. A sweep runs until no overdue
-   * row is left, so the job of such an activation has nothing to end and need not start a batch.
+   * row is left, so that activation's job has nothing to end and need not start a batch.
    */
   wasSwept(activationId: string): boolean {
     return this.swept.has(activationId);
@@ -88,6 +88,7 @@ export class ExpiryBatches {
   }
 }
 
+/** Adds the rows' ids to `ids` and drops the oldest beyond REMEMBERED_ENDINGS. */
 function remember(ids: Set<string>, rows: readonly { id: string }[]): void {
   for (const row of rows) ids.add(row.id);
   for (const oldest of ids) {

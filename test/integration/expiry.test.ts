@@ -114,7 +114,7 @@ describe('expiry', () => {
     expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
   });
 
-  it('expiry job skips swept activations', async () => {
+  it('swept activation job changes nothing', async () => {
     const app = apps[0]!;
     const activation = await activate(app, SWEPT_JOB_USER);
     await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ?? undefined);
