@@ -1,4 +1,4 @@
-import { WebClient } from '@slack/web-api';
+import { WebClient, type FetchFunction } from '@slack/web-api';
 import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../db/client.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -29,6 +29,7 @@ import { countActivationsByState } from './services/stats.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { toBoltLogger } from './slack/bolt-logger.js';
 import { createSlackDirectory } from './slack/directory.js';
+import { createWebApiTransport } from './slack/web-api-transport.js';
 import { createNoticeSender } from './slack/notice-sender.js';
 import { createRequestRateLimiter } from './slack/rate-limit.js';
 import { checkSecurityChannel } from './slack/security-channel-check.js';
@@ -86,10 +87,15 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
   const queues = createQueues(redis.commands, config.redisPrefix);
   stopper.add('queues', () => queues.close());
 
+  // Closed last: the Slack calls of handlers and outbox rows in hand finish before it.
+  const transport = createWebApiTransport();
+  stopper.add('slack transport', () => transport.close(), { phase: 'last' });
+
   try {
     const metrics = createMetrics();
     const slackClient = new WebClient(config.slack.botToken, {
       ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+      fetch: transport.fetch,
       logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
       retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
       timeout: OUTBOX_SLACK_TIMEOUT_MS,
@@ -115,12 +121,12 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
       isStopping: () => stopper.stopping,
     };
     if (config.processRole !== 'web') {
-      await startWorkerRole({ context, database, redis, queues, config, metrics, logger, stopper });
+      await startWorkerRole({ context, database, redis, queues, config, metrics, logger, stopper, fetch: transport.fetch });
     }
     let port: number | undefined;
     let socket: SocketConnection | undefined;
     if (config.processRole !== 'worker') {
-      const web = await startWebRole({ config, identity, context, redis, metrics, sources, logger, stopper });
+      const web = await startWebRole({ config, identity, context, redis, metrics, sources, logger, stopper, fetch: transport.fetch });
       port = web.port;
       socket = web.socket;
     } else {
@@ -141,6 +147,8 @@ interface RoleParts {
   metrics: Metrics;
   logger: Logger;
   stopper: Stopper;
+  /** The transport of every Slack call the process makes. */
+  fetch: FetchFunction;
 }
 
 async function startWorkerRole(
@@ -187,11 +195,12 @@ async function startWorkerRole(
 async function startOutboxDelivery(
   parts: RoleParts & { database: DatabaseHandle; queues: Queues },
 ): Promise<{ dispatcher: OutboxDispatcher; refresher: HomeRefresher }> {
-  const { context, database, queues, config, metrics, logger } = parts;
+  const { context, database, queues, config, metrics, logger, fetch } = parts;
   // The outbox's client never retries by itself. Every attempt goes through the outbox, which
   // records it before sending and waits for the time in a 429's Retry-After.
   const outboxClient = new WebClient(config.slack.botToken, {
     ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+    fetch,
     logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
@@ -238,7 +247,7 @@ async function startWebRole(
     sources: HealthSources;
   },
 ): Promise<{ port: number | undefined; socket: SocketConnection | undefined }> {
-  const { config, identity, context, redis, metrics, sources, logger, stopper } = parts;
+  const { config, identity, context, redis, metrics, sources, logger, stopper, fetch } = parts;
   const inFlight = new InFlight();
   const rateLimiter =
     config.rateLimit === undefined
@@ -251,6 +260,7 @@ async function startWebRole(
       signingSecret: config.slack.signingSecret,
       appToken: config.slack.appToken,
       apiUrl: config.slack.apiUrl,
+      fetch,
       botId: identity.botId,
       botUserId: identity.botUserId,
       port: config.port,

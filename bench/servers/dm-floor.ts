@@ -1,7 +1,7 @@
 /**
  * The DM floor: a bare process that sends `BENCH_DM_COUNT` expiry DMs with `chat.postMessage`,
- * one per user, through a WebClient built like the app's outbox client, 100 calls in flight, as
- * fast as the stack allows. With `BENCH_DM_FLOOR_MODE=marks` it also marks one outbox row
+ * one per user, through a WebClient built like the app's outbox client (its transport included),
+ * 100 calls in flight, as fast as the stack allows. With `BENCH_DM_FLOOR_MODE=marks` it also marks one outbox row
  * delivered per DM, grouped into one UPDATE per round trip like the app's dispatcher. It starts
  * sending as soon as it has reported ready and sends its own timings as a `result`.
  */
@@ -53,6 +53,7 @@ class GroupedMarks {
 const { WebClient } = await import('@slack/web-api');
 const { createLogger } = await import('../../src/logger.js');
 const { toBoltLogger } = await import('../../src/slack/bolt-logger.js');
+const { createWebApiTransport } = await import('../../src/slack/web-api-transport.js');
 const { renderNotice } = await import('../../src/slack/notice-messages.js');
 const { OUTBOX_METADATA_EVENT_TYPE } = await import('../../src/slack/notice-sender.js');
 
@@ -72,8 +73,10 @@ const userPrefix = requireEnv('BENCH_DM_USER_PREFIX');
 // Logs go to stderr at the level the app runs with in the benchmark. The Web API client formats
 // its debug lines (request bodies included) before the logger drops them, as in the app.
 const logger = createLogger('info', process.stderr);
+const transport = createWebApiTransport();
 const client = new WebClient(requireEnv('BENCH_SLACK_TOKEN'), {
   slackApiUrl: requireEnv('BENCH_SLACK_API_URL'),
+  fetch: transport.fetch,
   logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
   retryConfig: { retries: 0 },
   rejectRateLimitedCalls: true,
@@ -84,6 +87,7 @@ const client = new WebClient(requireEnv('BENCH_SLACK_TOKEN'), {
 const sql = mode === 'marks' ? await connectPostgres(requireEnv('BENCH_DATABASE_URL')) : undefined;
 serveDriver(async () => {
   await sql?.end({ timeout: 5 });
+  await transport.close();
 });
 const rowIds = sql === undefined ? [] : await readRowIds(sql, requireEnv('BENCH_DM_ROW_KIND'));
 if (sql !== undefined && rowIds.length !== count) throw new Error(`expected ${count} seeded outbox rows, found ${rowIds.length}`);

@@ -1,5 +1,5 @@
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import type { FetchFunction, WebClient } from '@slack/web-api';
 import type { OpsRoute } from '../health.js';
 import type { Logger } from '../logger.js';
 import { registerActivationSubmission } from './activation-submission.js';
@@ -29,6 +29,8 @@ export interface SlackAppOptions {
   signingSecret: string | undefined;
   appToken: string | undefined;
   apiUrl: string | undefined;
+  /** Transport of the Web API client and of `respond`; the global `fetch` when unset. */
+  fetch?: FetchFunction;
   botId: string;
   botUserId: string;
   port: number;
@@ -63,6 +65,7 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
   const boltLogger = toBoltLogger(logger);
   const clientOptions = {
     ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     retryConfig: HANDLER_RETRY_CONFIG,
     timeout: HANDLER_REQUEST_TIMEOUT_MS,
   };
@@ -77,6 +80,7 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
           installerOptions: {
             clientOptions: {
               ...(options.apiUrl === undefined ? {} : { slackApiUrl: options.apiUrl }),
+              ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
               retryConfig: { retries: 0 },
               timeout: HANDLER_REQUEST_TIMEOUT_MS,
             },
