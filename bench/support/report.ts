@@ -7,7 +7,7 @@ import { BENCH_POSTGRES_URL, BENCH_REDIS_URL } from './database.js';
 import type { RunMetrics } from './metrics.js';
 import { median } from './stats.js';
 
-const PACKAGES = ['@slack/bolt', '@slack/web-api', 'bullmq', 'ioredis', 'drizzle-orm', 'postgres', 'pino', 'zod', 'csv-stringify', 'tsx'];
+const PACKAGES = ['@slack/bolt', '@slack/web-api', 'undici', 'bullmq', 'ioredis', 'drizzle-orm', 'postgres', 'pino', 'zod', 'csv-stringify', 'tsx'];
 const REQUEST_SCENARIOS = ['activate (direct)', 'activate (modal)', 'approve'];
 const FLOOR_SCENARIO = 'floor: ack after Postgres + Redis';
 
