@@ -1,3 +1,6 @@
+/** Maximum delay of `setTimeout`. Node fires a longer one, `Infinity` included, after 1 ms. */
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
 /**
  * Work in progress that shutdown waits for: Slack request handlers that keep running after
  * they acknowledged the request.
@@ -24,7 +27,7 @@ export class InFlight {
     while (this.pending.size > 0 && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, deadline - Date.now());
+        timer = setTimeout(resolve, Math.min(deadline - Date.now(), MAX_TIMER_DELAY_MS));
       });
       await Promise.race([Promise.allSettled([...this.pending]), timeout]);
       clearTimeout(timer);
