@@ -66,6 +66,8 @@ export class OutboxDispatcher {
   private readonly wakeups: OutboxWakeups;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
+  /** Resolves the wait of a drain whose claims came back empty while deliveries still run. */
+  private wake: (() => void) | undefined;
   private stopped = false;
 
   constructor(options: { db: Database; sql: postgres.Sql; deliver: Deliver; logger: Logger; metrics?: Metrics }) {
@@ -89,6 +91,7 @@ export class OutboxDispatcher {
     if (this.stopped) return;
     if (this.draining !== undefined) {
       this.drainAgain = true;
+      this.wake?.();
       return;
     }
     this.draining = this.drainLoop().finally(() => {
@@ -99,16 +102,17 @@ export class OutboxDispatcher {
   /** Stops taking new rows and waits for the rows in hand. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     this.deliveredMarks.stop();
     await this.wakeups.stop();
     await this.draining;
   }
 
   private async drainLoop(): Promise<void> {
-    do {
-      this.drainAgain = false;
-      const inFlight = new Set<Promise<void>>();
-      try {
+    const inFlight = new Set<Promise<void>>();
+    try {
+      do {
+        this.drainAgain = false;
         while (!this.stopped) {
           const claimed = await this.claim();
           this.drainFailures.recovered();
@@ -119,14 +123,24 @@ export class OutboxDispatcher {
           }
           while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
         }
-        await Promise.all(inFlight);
-      } catch (error) {
-        this.drainFailures.failed(error, 'outbox drain failed; retrying on the next poll');
-        // Rows in hand finish before the drain ends, so `stop` still waits for them.
-        await Promise.allSettled(inFlight);
-        return;
-      }
-    } while (this.drainAgain && !this.stopped);
+        // Rows written while the last deliveries run are claimed as soon as they are announced,
+        // so one slow Slack call does not hold them back until it ends.
+        while (inFlight.size > 0 && !this.drainAgain && !this.stopped) await Promise.race([...inFlight, this.nextWake()]);
+      } while (this.drainAgain && !this.stopped);
+      await Promise.all(inFlight);
+    } catch (error) {
+      this.drainFailures.failed(error, 'outbox drain failed; retrying on the next poll');
+      // Rows in hand finish before the drain ends, so `stop` still waits for them.
+      await Promise.allSettled(inFlight);
+    } finally {
+      this.wake = undefined;
+    }
+  }
+
+  private nextWake(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
   }
 
   // Home tab refreshes are left to the HomeRefresher, which serves them in grouped passes.

@@ -3,6 +3,7 @@ import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHand
 import { DeliveredMarks } from '../../src/jobs/delivered-marks.js';
 import { OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
 import { createLogger } from '../../src/logger.js';
+import { OUTBOX_CHANNEL } from '../../src/services/outbox.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from '../support/harness.js';
 
 // More rows than one claim takes, so the tests see several claims.
@@ -66,6 +67,29 @@ describe('outbox dispatcher', () => {
     const [row] = await database.sql<{ claimed: number }[]>`
       select count(*)::int as claimed from outbox where kind = 'home_refresh' and attempts > 0`;
     expect(row?.claimed).toBe(0);
+  });
+
+  it('delivers new rows while a slow one runs', async () => {
+    await insertNotices(1);
+    let releaseSlow = (): void => undefined;
+    const slow = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const delivered: string[] = [];
+    // The first row's delivery waits until released, like a Slack call that hangs.
+    await startDispatcher(async (delivery) => {
+      delivered.push((delivery.item.payload as { to: { userId: string } }).to.userId);
+      if (delivered.length === 1) await slow;
+    });
+    await eventually(async () => (delivered.length === 1 ? true : undefined));
+
+    await database.sql`
+      insert into outbox (kind, payload)
+      values ('notice', jsonb_build_object('to', jsonb_build_object('userId', 'ULATER'), 'notice', jsonb_build_object('type', 'test')))`;
+    await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+
+    await eventually(async () => (delivered.includes('ULATER') ? true : undefined), 5_000);
+    expect(await countUndelivered()).toBe(1);
+    releaseSlow();
+    await eventually(async () => ((await countUndelivered()) === 0 ? true : undefined));
   });
 
   it('marks more ids than the parameter limit', async () => {
