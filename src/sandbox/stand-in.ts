@@ -93,6 +93,8 @@ export interface HeldCall {
 }
 
 interface PendingHold {
+  /** Filter on the arguments of the calls the hold takes; unset, it takes any call of its method. */
+  matches: ((args: JsonObject) => boolean) | undefined;
   arrive(): void;
   drop(dropped: boolean): void;
   released: Promise<void>;
@@ -158,8 +160,11 @@ export class SlackStandIn {
     this.failures.set(method, queue);
   }
 
-  /** Holds the next call of `method` until released, or drops it if the client disconnects first. */
-  holdNext(method: string): HeldCall {
+  /**
+   * Holds the next call of `method` (of those whose arguments `matches` accepts, when given) until
+   * released, or drops it if the client disconnects first.
+   */
+  holdNext(method: string, matches?: (args: JsonObject) => boolean): HeldCall {
     let arrive = (): void => undefined;
     let drop = (_dropped: boolean): void => undefined;
     let release = (): void => undefined;
@@ -167,7 +172,7 @@ export class SlackStandIn {
     const dropped = new Promise<boolean>((resolve) => (drop = resolve));
     const released = new Promise<void>((resolve) => (release = resolve));
     const queue = this.holds.get(method) ?? [];
-    queue.push({ arrive, drop, released });
+    queue.push({ matches, arrive, drop, released });
     this.holds.set(method, queue);
     return { arrived, dropped, release: () => release() };
   }
@@ -199,7 +204,7 @@ export class SlackStandIn {
       if (raw === undefined) {
         sendReply(response, { status: 413, body: `request body exceeds ${MAX_REQUEST_BYTES} bytes` });
       } else if (isApi) {
-        if (await this.waitIfHeld(url.pathname.slice(API_PATH.length), request)) {
+        if (await this.waitIfHeld(url.pathname.slice(API_PATH.length), request, raw)) {
           this.handleApiCall(url, request, raw, response);
         }
       } else {
@@ -283,8 +288,13 @@ export class SlackStandIn {
   }
 
   // Resolves true when the call may go on: not held, or released while its client still waits.
-  private async waitIfHeld(method: string, request: IncomingMessage): Promise<boolean> {
-    const hold = this.holds.get(method)?.shift();
+  private async waitIfHeld(method: string, request: IncomingMessage, raw: string): Promise<boolean> {
+    const queue = this.holds.get(method) ?? [];
+    const args = queue.some((pending) => pending.matches !== undefined)
+      ? parseApiArguments(request.headers['content-type'], raw).args
+      : {};
+    const index = queue.findIndex((pending) => pending.matches === undefined || pending.matches(args));
+    const [hold] = index === -1 ? [] : queue.splice(index, 1);
     if (hold === undefined) return true;
     hold.arrive();
     const closed = new Promise<'closed'>((resolve) => request.socket.once('close', () => resolve('closed')));

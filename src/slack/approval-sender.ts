@@ -1,14 +1,15 @@
 import type { WebClient } from '@slack/web-api';
 import type { Executor } from '../../db/client.js';
 import type { Logger } from '../logger.js';
-import { listApprovalMessages, readRequestDetails, recordApprovalMessage } from '../services/approvals.js';
+import { listApprovalMessages, readRequestDetails, readRequestStatus, recordApprovalMessage } from '../services/approvals.js';
 import { renderApprovalMessage } from './approval-messages.js';
 import { classifySlackError } from './notice-sender.js';
 
 /**
  * Sends one approver the DM for a request, rendered from the request's state now, and records
  * where it went so the decision can update it. A request decided before its DM went out gets no
- * DM: the approver would only see a closed request.
+ * DM: the approver would only see a closed request. A DM already on record for that approver
+ * (a retried delivery) is brought up to date instead.
  */
 export async function sendApprovalRequest(
   client: WebClient,
@@ -18,21 +19,32 @@ export async function sendApprovalRequest(
 ): Promise<void> {
   const details = await readRequestDetails(db, input.activationId);
   if (details === undefined || details.activation.status !== 'pending_approval') {
+    const sent = (await listApprovalMessages(db, input.activationId)).find((copy) => copy.approverId === input.approverId);
+    if (details !== undefined && sent !== undefined) {
+      await updateApprovalMessage(client, sent, renderApprovalMessage(details));
+      return;
+    }
     logger.info({ activationId: input.activationId, approverId: input.approverId }, 'request already closed; approval DM skipped');
     return;
   }
   const message = renderApprovalMessage(details);
+  let copy: { channelId: string; ts: string };
   try {
     const posted = await client.chat.postMessage({ channel: input.approverId, text: message.text, blocks: message.blocks });
     if (posted.channel === undefined || posted.ts === undefined) {
       throw new Error(`chat.postMessage to ${input.approverId} returned no channel or ts`);
     }
-    await recordApprovalMessage(db, { ...input, channelId: posted.channel, ts: posted.ts });
+    copy = { channelId: posted.channel, ts: posted.ts };
+    await recordApprovalMessage(db, { ...input, ...copy });
   } catch (error) {
     throw classifySlackError(error, input.approverId);
   }
-  // NOTE: a decision can commit between the status read above and the recording of this
-  // message. This one DM then keeps its buttons, and a click on them gets "already decided".
+  // A decision that committed before this DM was on record updated every other DM but not this
+  // one. Any later decision finds it recorded, so one more read of the status closes the gap.
+  if ((await readRequestStatus(db, input.activationId)) !== 'pending_approval') {
+    const decided = await readRequestDetails(db, input.activationId);
+    if (decided !== undefined) await updateApprovalMessage(client, copy, renderApprovalMessage(decided));
+  }
 }
 
 /** Rewrites every approver's DM of a request to show its current state. */
@@ -41,11 +53,17 @@ export async function updateApprovalMessages(client: WebClient, db: Executor, ac
   if (details === undefined) return;
   const message = renderApprovalMessage(details);
   const sent = await listApprovalMessages(db, activationId);
-  for (const copy of sent) {
-    try {
-      await client.chat.update({ channel: copy.channelId, ts: copy.ts, text: message.text, blocks: message.blocks });
-    } catch (error) {
-      throw classifySlackError(error, copy.channelId);
-    }
+  for (const copy of sent) await updateApprovalMessage(client, copy, message);
+}
+
+async function updateApprovalMessage(
+  client: WebClient,
+  copy: { channelId: string; ts: string },
+  message: ReturnType<typeof renderApprovalMessage>,
+): Promise<void> {
+  try {
+    await client.chat.update({ channel: copy.channelId, ts: copy.ts, text: message.text, blocks: message.blocks });
+  } catch (error) {
+    throw classifySlackError(error, copy.channelId);
   }
 }

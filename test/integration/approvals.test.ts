@@ -5,7 +5,7 @@ import { sweepDueRequests } from '../../src/jobs/sweep.js';
 import { createLogger } from '../../src/logger.js';
 import { listRoles } from '../../src/services/roles.js';
 import { updateRoleSettings } from '../../src/services/role-settings.js';
-import { FakeSlack, type RecordedCall } from '../support/fake-slack.js';
+import { dmChannelIdFor, FakeSlack, type RecordedCall } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
   eventually,
@@ -21,8 +21,8 @@ const ADMIN = 'UADMIN04';
 const MANAGER = 'UMANAGER1';
 const MANAGER2 = 'UMANAGER2';
 const GROUP_MEMBER = 'UMANAGER3';
-const REQUESTERS = ['UREQ00001', 'UREQ00002', 'UREQ00003', 'UREQ00004', 'UREQ00005', 'UREQ00006', 'UREQ00007'] as const;
-const [ALICE, BOB, CAROL, DAVE, EVE, FRANK, GRACE] = REQUESTERS;
+const REQUESTERS = ['UREQ00001', 'UREQ00002', 'UREQ00003', 'UREQ00004', 'UREQ00005', 'UREQ00006', 'UREQ00007', 'UREQ00008'] as const;
+const [ALICE, BOB, CAROL, DAVE, EVE, FRANK, GRACE, HEIDI] = REQUESTERS;
 const APPROVER_GROUP = 'SAPPROVE1';
 
 let environment: TestEnvironment;
@@ -260,6 +260,23 @@ describe('approval', () => {
     expect(decisions).toHaveLength(1);
     const status = await statusOf(id);
     expect(status === 'active' || status === 'denied').toBe(true);
+  });
+
+  it('a DM sent during the decision loses its buttons', async () => {
+    // MANAGER2's DM is held before Slack records it, and MANAGER approves meanwhile, so the
+    // decision's update of every recorded DM runs before MANAGER2's DM is on record.
+    const heldDm = fake.holdNext('chat.postMessage', (args) => args.channel === MANAGER2);
+    const id = await requestRole(HEIDI, 'billing');
+    await heldDm.arrived;
+    await approvalDmTo(MANAGER, id);
+    expect(await clickReply(MANAGER, 'approval_approve', id)).toContain('You approved');
+    await eventually(async () => (updatesOf(id).some((call) => call.body.channel === dmChannelIdFor(MANAGER)) ? true : undefined));
+
+    heldDm.release();
+
+    const update = await eventually(async () => updatesOf(id).find((call) => call.body.channel === dmChannelIdFor(MANAGER2)));
+    expect(messageText(update.body)).toContain(`Approved by <@${MANAGER}>`);
+    expect(hasButtons(update)).toBe(false);
   });
 });
 

@@ -137,9 +137,12 @@ export class FakeSlack {
     this.standIn.api.socketModeUrl = url;
   }
 
-  /** Holds the next call of `method` until released, or drops it if the client disconnects first. */
-  holdNext(method: string): HeldCall {
-    return this.standIn.holdNext(method);
+  /**
+   * Holds the next call of `method` (of those whose arguments `matches` accepts, when given) until
+   * released, or drops it if the client disconnects first.
+   */
+  holdNext(method: string, matches?: (args: Record<string, unknown>) => boolean): HeldCall {
+    return this.standIn.holdNext(method, matches);
   }
 
   /** Returns the direct message channel id the fake uses for a user. */
