@@ -19,6 +19,12 @@ const CLAIM_BATCH_SIZE = 50;
  */
 const MAX_IN_FLIGHT = 2 * CLAIM_BATCH_SIZE;
 /**
+ * Maximum wait for the rows in hand before rows written meanwhile are claimed. Claiming after
+ * the rows in hand groups a burst into few claims, but a hung call would delay every row written
+ * during it.
+ */
+const DELIVERY_WAIT_SLICE_MS = 200;
+/**
  * A delivery that takes longer than this counts as failed (outcome unknown) and is retried.
  * The Slack client's own time-out is shorter, so this only catches a hung Redis or Postgres.
  */
@@ -66,8 +72,6 @@ export class OutboxDispatcher {
   private readonly wakeups: OutboxWakeups;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
-  /** Resolves the wait of a drain whose claims came back empty while deliveries still run. */
-  private wake: (() => void) | undefined;
   private stopped = false;
 
   constructor(options: { db: Database; sql: postgres.Sql; deliver: Deliver; logger: Logger; metrics?: Metrics }) {
@@ -91,7 +95,6 @@ export class OutboxDispatcher {
     if (this.stopped) return;
     if (this.draining !== undefined) {
       this.drainAgain = true;
-      this.wake?.();
       return;
     }
     this.draining = this.drainLoop().finally(() => {
@@ -102,7 +105,6 @@ export class OutboxDispatcher {
   /** Stops taking new rows and waits for the rows in hand. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
     this.deliveredMarks.stop();
     await this.wakeups.stop();
     await this.draining;
@@ -123,24 +125,16 @@ export class OutboxDispatcher {
           }
           while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
         }
-        // Rows written while the last deliveries run are claimed as soon as they are announced,
-        // so one slow Slack call does not hold them back until it ends.
-        while (inFlight.size > 0 && !this.drainAgain && !this.stopped) await Promise.race([...inFlight, this.nextWake()]);
+        // Rows written meanwhile are claimed after the rows in hand, or after a pause when one of
+        // those hangs, so a slow Slack call delays them by DELIVERY_WAIT_SLICE_MS at most.
+        while (inFlight.size > 0 && !this.drainAgain && !this.stopped) await waitForAll(inFlight, DELIVERY_WAIT_SLICE_MS);
       } while (this.drainAgain && !this.stopped);
       await Promise.all(inFlight);
     } catch (error) {
       this.drainFailures.failed(error, 'outbox drain failed; retrying on the next poll');
       // Rows in hand finish before the drain ends, so `stop` still waits for them.
       await Promise.allSettled(inFlight);
-    } finally {
-      this.wake = undefined;
     }
-  }
-
-  private nextWake(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = resolve;
-    });
   }
 
   // Home tab refreshes are left to the HomeRefresher, which serves them in grouped passes.
@@ -205,5 +199,18 @@ export class OutboxDispatcher {
         attempts = attempts - ${rateLimited ? 1 : 0},
         available_at = now() + make_interval(secs => ${retryDelayMs / 1000})
       where id = ${delivery.id}`);
+  }
+}
+
+/** Waits until every promise in `pending` settles, or `timeoutMs` passes; rejects as `Promise.all`. */
+async function waitForAll(pending: Iterable<Promise<void>>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+  });
+  try {
+    await Promise.race([Promise.all(pending), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
