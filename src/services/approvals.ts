@@ -431,12 +431,6 @@ export async function recordApprovalMessage(
   await db.insert(approvalMessages).values(message).onConflictDoNothing();
 }
 
-/** Reads a request's status; `undefined` when there is no such request. */
-export async function readRequestStatus(db: Executor, activationId: string): Promise<string | undefined> {
-  const [row] = await db.select({ status: activations.status }).from(activations).where(eq(activations.id, activationId));
-  return row?.status;
-}
-
 /** Lists the approver DMs sent for a request. */
 export async function listApprovalMessages(
   db: Executor,

@@ -1,7 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { Executor } from '../../db/client.js';
 import type { Logger } from '../logger.js';
-import { listApprovalMessages, readRequestDetails, readRequestStatus, recordApprovalMessage } from '../services/approvals.js';
+import { readActivationState } from '../services/activation-ending.js';
+import { listApprovalMessages, readRequestDetails, recordApprovalMessage } from '../services/approvals.js';
 import { renderApprovalMessage } from './approval-messages.js';
 import { classifySlackError } from './notice-sender.js';
 
@@ -41,7 +42,7 @@ export async function sendApprovalRequest(
   }
   // A decision that committed before this DM was on record updated every other DM but not this
   // one. Any later decision finds it recorded, so one more read of the status closes the gap.
-  if ((await readRequestStatus(db, input.activationId)) !== 'pending_approval') {
+  if ((await readActivationState(db, input.activationId))?.status !== 'pending_approval') {
     const decided = await readRequestDetails(db, input.activationId);
     if (decided !== undefined) await updateApprovalMessage(client, copy, renderApprovalMessage(decided));
   }
