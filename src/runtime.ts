@@ -87,7 +87,7 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
   const queues = createQueues(redis.commands, config.redisPrefix);
   stopper.add('queues', () => queues.close());
 
-  // Closed last: the Slack calls of handlers and outbox rows in hand finish before it.
+  // Closed after the work phase, so the Slack calls of handlers and outbox rows in hand finish first.
   const transport = createWebApiTransport();
   stopper.add('slack transport', () => transport.close(), { phase: 'last' });
 
@@ -147,7 +147,7 @@ interface RoleParts {
   metrics: Metrics;
   logger: Logger;
   stopper: Stopper;
-  /** The transport of every Slack call the process makes. */
+  /** Transport of every Slack call the process makes. */
   fetch: FetchFunction;
 }
 

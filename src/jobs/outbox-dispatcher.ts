@@ -202,7 +202,10 @@ export class OutboxDispatcher {
   }
 }
 
-/** Waits until every promise in `pending` settles, or `timeoutMs` passes; rejects as `Promise.all`. */
+/**
+ * Waits until every promise in `pending` resolves or `timeoutMs` passes. Rejects as soon as one of
+ * them rejects, as `Promise.all` does.
+ */
 async function waitForAll(pending: Iterable<Promise<void>>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {

@@ -93,7 +93,7 @@ export interface HeldCall {
 }
 
 interface PendingHold {
-  /** Filter on the arguments of the calls the hold takes; unset, it takes any call of its method. */
+  /** Filter on the arguments of the calls the hold takes. When unset, it takes any call of its method. */
   matches: ((args: JsonObject) => boolean) | undefined;
   arrive(): void;
   drop(dropped: boolean): void;
@@ -294,7 +294,8 @@ export class SlackStandIn {
       ? parseApiArguments(request.headers['content-type'], raw).args
       : {};
     const index = queue.findIndex((pending) => pending.matches === undefined || pending.matches(args));
-    const [hold] = index === -1 ? [] : queue.splice(index, 1);
+    if (index === -1) return true;
+    const [hold] = queue.splice(index, 1);
     if (hold === undefined) return true;
     hold.arrive();
     const closed = new Promise<'closed'>((resolve) => request.socket.once('close', () => resolve('closed')));

@@ -29,7 +29,7 @@ export interface SlackAppOptions {
   signingSecret: string | undefined;
   appToken: string | undefined;
   apiUrl: string | undefined;
-  /** Transport of the Web API client and of `respond`; the global `fetch` when unset. */
+  /** Transport of the Web API client and of `respond`. Bolt uses the global `fetch` when it is unset. */
   fetch?: FetchFunction;
   botId: string;
   botUserId: string;

@@ -262,7 +262,7 @@ describe('approval', () => {
     expect(status === 'active' || status === 'denied').toBe(true);
   });
 
-  it('a DM sent during the decision loses its buttons', async () => {
+  it('a DM sent mid-decision loses buttons', async () => {
     // MANAGER2's DM is held before Slack records it, and MANAGER approves meanwhile, so the
     // decision's update of every recorded DM runs before MANAGER2's DM is on record.
     const heldDm = fake.holdNext('chat.postMessage', (args) => args.channel === MANAGER2);

@@ -23,11 +23,11 @@ describe('InFlight.drain', () => {
       ),
     );
 
-    const left = await inFlight.drain(Number.POSITIVE_INFINITY);
+    const remaining = await inFlight.drain(Number.POSITIVE_INFINITY);
     // Warnings are emitted on the next tick.
     await new Promise((resolve) => setImmediate(resolve));
 
-    expect(left).toBe(0);
+    expect(remaining).toBe(0);
     expect(finished).toBe(true);
     expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
@@ -36,8 +36,8 @@ describe('InFlight.drain', () => {
     const inFlight = new InFlight();
     inFlight.track(new Promise<void>(() => undefined));
 
-    const left = await inFlight.drain(20);
+    const remaining = await inFlight.drain(20);
 
-    expect(left).toBe(1);
+    expect(remaining).toBe(1);
   });
 });

@@ -28,14 +28,14 @@ beforeEach(async () => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const seen = {
+      const receivedRequest = {
         method: request.method ?? '',
         path: request.url ?? '',
         headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
       };
-      received.push(seen);
-      handler(seen, response);
+      received.push(receivedRequest);
+      handler(receivedRequest, response);
     });
   });
   server.listen(0, '127.0.0.1');
@@ -136,7 +136,7 @@ describe('the Web API transport', () => {
     expect(error.code).toBe(ErrorCode.RequestError);
   });
 
-  it('answers a response_url reply like fetch', async () => {
+  it('returns a fetch-like reply response', async () => {
     handler = (_request, response) =>
       json(response, 200, { ok: true }, { 'Set-Cookie': ['a=1', 'b=2'], 'X-Request-Id': 'r1' });
 
