@@ -7,7 +7,6 @@ import { InFlight } from './in-flight.js';
 import { createDeliver } from './jobs/deliveries.js';
 import { HomeRefresher } from './jobs/home-refresher.js';
 import { OutboxDispatcher } from './jobs/outbox-dispatcher.js';
-import { ExpiryBatches } from './jobs/expiry-batches.js';
 import { createQueues, type Queues } from './jobs/queues.js';
 import { Timekeeper } from './jobs/timekeeper.js';
 import { startWorkers } from './jobs/workers.js';
@@ -155,8 +154,6 @@ async function startWorkerRole(
   parts: RoleParts & { database: DatabaseHandle; redis: RedisConnections; queues: Queues },
 ): Promise<void> {
   const { context, redis, queues, config, metrics, logger, stopper } = parts;
-  // Shared, so that expiry jobs skip the activations a sweep already ended.
-  const expiryBatches = new ExpiryBatches(context);
   const timekeeper = new Timekeeper({
     context,
     queues,
@@ -164,7 +161,6 @@ async function startWorkerRole(
     redisPrefix: config.redisPrefix,
     logger: logger.child({ component: 'timekeeper' }),
     metrics,
-    onSwept: (rows) => expiryBatches.recordSwept(rows),
   });
   await timekeeper.start();
   stopper.add('timekeeper', () => timekeeper.stop(), { phase: 'work' });
@@ -175,7 +171,6 @@ async function startWorkerRole(
     config.redisPrefix,
     context,
     logger.child({ component: 'worker' }),
-    expiryBatches,
     metrics,
   );
   stopper.add('workers', () => workers.close(), { phase: 'work', onTimeout: () => workers.close(true) });

@@ -9,10 +9,11 @@ export const REQUEST_QUEUE = 'request-timers';
 /** Queue of delayed jobs that send assignments' end notices and end time-bound assignments. */
 export const ASSIGNMENT_QUEUE = 'assignment-timers';
 
-/** Data of an expiry job. */
-export interface ExpiryJobData {
-  activationId: string;
-}
+/**
+ * Data of an expiry job: either a slot's job, which ends every activation due by `dueBy` (an ISO
+ * date), or one activation's own job.
+ */
+export type ExpiryJobData = { dueBy: string } | { activationId: string };
 
 /** Data of a request timer job. */
 export interface RequestTimerData {
@@ -55,27 +56,81 @@ export function createQueues(connection: Redis, prefix: string): Queues {
 }
 
 /**
- * Job id of an activation's expiry. Derived from the activation id, so scheduling twice (a
- * retried outbox delivery, a rebuild at start-up) keeps one job, and every activation has its own.
+ * Width of an expiry slot. Activations whose end times fall in one slot share a job that fires
+ * at the slot's end. A burst of simultaneous ends then costs a few jobs, not one per activation.
  */
-export function expiryJobId(activationId: string): string {
+export const EXPIRY_SLOT_MS = 100;
+/**
+ * Minimum time between scheduling and a slot's end for an activation to join that slot's job.
+ * Adding a job whose id exists changes nothing, so a slot job that already started would miss a
+ * late activation. An activation scheduled closer to its end therefore gets a job of its own.
+ */
+export const EXPIRY_SLOT_MIN_LEAD_MS = 2_000;
+
+/** One expiry job to add: its id, name, data and delay. */
+export interface ExpiryJob {
+  id: string;
+  name: 'expire-due' | 'expire';
+  data: ExpiryJobData;
+  delay: number;
+}
+
+/** Returns the end of the slot that `endsAt` falls in, in milliseconds since the epoch. */
+export function expirySlotEnd(endsAt: Date): number {
+  return Math.ceil(endsAt.getTime() / EXPIRY_SLOT_MS) * EXPIRY_SLOT_MS;
+}
+
+/**
+ * Returns the job that ends an activation: its slot's job, or its own when the slot ends within
+ * EXPIRY_SLOT_MIN_LEAD_MS of `now`. Ids derive from the slot or the activation, so scheduling
+ * twice (a retried outbox delivery, a rebuild at start-up) keeps one job.
+ */
+export function expiryJobFor(activationId: string, endsAt: Date, now: Date): ExpiryJob {
+  const slotEnd = expirySlotEnd(endsAt);
+  if (slotEnd - now.getTime() >= EXPIRY_SLOT_MIN_LEAD_MS) {
+    return {
+      id: slotJobId(slotEnd),
+      name: 'expire-due',
+      data: { dueBy: new Date(slotEnd).toISOString() },
+      delay: slotEnd - now.getTime(),
+    };
+  }
+  return {
+    id: ownJobId(activationId),
+    name: 'expire',
+    data: { activationId },
+    delay: Math.max(0, endsAt.getTime() - now.getTime()),
+  };
+}
+
+/** Returns the ids of the jobs that can end an activation: its slot's and its own. */
+export function expiryJobIds(activationId: string, endsAt: Date): [slotJobId: string, ownJobId: string] {
+  return [slotJobId(expirySlotEnd(endsAt)), ownJobId(activationId)];
+}
+
+function slotJobId(slotEnd: number): string {
+  return `expire-by-${slotEnd}`;
+}
+
+function ownJobId(activationId: string): string {
   return `expire-${activationId}`;
 }
 
-/** Schedules the expiry job of an activation for its end time; a no-op when the job exists. */
+/** Adds one expiry job; a no-op when a job with its id exists. */
+export async function addExpiryJob(queues: Queues, job: ExpiryJob): Promise<void> {
+  await queues.expiry.add(job.name, job.data, {
+    jobId: job.id,
+    delay: job.delay,
+    attempts: 20,
+    backoff: { type: 'exponential', delay: 1_000 },
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+}
+
+/** Schedules the job that ends an activation at its end time; a no-op when that job exists. */
 export async function scheduleExpiry(queues: Queues, clock: Clock, activationId: string, endsAt: Date): Promise<void> {
-  await queues.expiry.add(
-    'expire',
-    { activationId },
-    {
-      jobId: expiryJobId(activationId),
-      delay: Math.max(0, endsAt.getTime() - clock.now().getTime()),
-      attempts: 20,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  );
+  await addExpiryJob(queues, expiryJobFor(activationId, endsAt, clock.now()));
 }
 
 /**

@@ -11,31 +11,37 @@ import {
   sendAssignmentEndNotice,
 } from '../services/assignment-ending.js';
 import { nextEndNoticeAt } from '../domain/assignment-ending.js';
-import { scheduleAssignmentTimer, scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
+import {
+  addExpiryJob,
+  expiryJobFor,
+  scheduleAssignmentTimer,
+  scheduleRequestTimer,
+  type ExpiryJob,
+  type Queues,
+} from './queues.js';
 
 // Overdue rows are ended in batches so a long outage does not load them all at once.
 const SWEEP_BATCH_SIZE = 200;
 
 /**
- * Ends every active activation whose end time has passed and that no expiry job ended: after a
- * restart, a lost job, a flushed Redis or while Redis is down. Needs only Postgres, and works in
- * batches of one transaction each, and passes each batch's ended rows to `onEnded` after its
- * commit. Returns how many this call ended.
+ * Ends every active activation whose end time has passed, in batches of one transaction each,
+ * and returns how many this call ended. Slot jobs call it when their slot ends. The timekeeper
+ * calls it for what no job ended: after a restart, a lost job, a flushed Redis or while Redis is
+ * down. It needs only Postgres. `trigger` labels the revoke lag metric.
  */
 export async function sweepOverdueActivations(
   context: ServiceContext,
   logger: Logger,
   metrics?: Metrics,
-  onEnded?: (batch: readonly { id: string }[]) => void,
+  trigger: 'job' | 'sweep' = 'sweep',
 ): Promise<number> {
   let ended = 0;
   for (;;) {
     const batch = await expireDueActivations(context, EXPIRY_BATCH_SIZE);
-    onEnded?.(batch);
     for (const activation of batch) {
       const lagMs = (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime();
-      metrics?.revokeLag.observe({ trigger: 'sweep' }, lagMs / 1000);
-      logger.info({ activationId: activation.id, lagMs }, 'overdue activation ended');
+      metrics?.revokeLag.observe({ trigger }, lagMs / 1000);
+      logger.info({ activationId: activation.id, lagMs }, trigger === 'job' ? 'activation expired' : 'overdue activation ended');
     }
     ended += batch.length;
     // An empty batch means nothing overdue is left that another process is not already ending.
@@ -95,14 +101,20 @@ export async function sweepDueAssignments(context: ServiceContext, logger: Logge
 
 /**
  * Re-creates the expiry job of every active activation, the timers of every pending request
- * and the expiry and next end notice of every time-bound assignment. Job ids derive from row ids, so jobs still in Redis are kept as they are; this only
- * fills in what Redis lost. Returns how many rows it checked.
+ * and the expiry and next end notice of every time-bound assignment. Job ids derive from row
+ * ids and expiry slots, so jobs still in Redis stay as they are and only what Redis lost is
+ * added. Returns how many rows it checked.
  */
 export async function rebuildExpiryJobs(context: ServiceContext, queues: Queues): Promise<number> {
   const active = await listActiveActivations(context.db);
+  // Activations that share a slot share its job, so each job is added once.
+  const now = context.clock.now();
+  const expiryJobs = new Map<string, ExpiryJob>();
   for (const activation of active) {
-    await scheduleExpiry(queues, context.clock, activation.id, activation.endsAt);
+    const job = expiryJobFor(activation.id, activation.endsAt, now);
+    expiryJobs.set(job.id, job);
   }
+  for (const job of expiryJobs.values()) await addExpiryJob(queues, job);
   const pending = await listPendingRequests(context.db, Number.MAX_SAFE_INTEGER);
   for (const request of pending) {
     await scheduleRequestTimer(queues, context.clock, {

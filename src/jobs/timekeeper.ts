@@ -39,7 +39,6 @@ export class Timekeeper {
   private readonly markerKey: string;
   private readonly logger: Logger;
   private readonly metrics: Metrics | undefined;
-  private readonly onSwept: ((rows: readonly { id: string }[]) => void) | undefined;
   private readonly failures: RepeatedFailureLog;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -53,8 +52,6 @@ export class Timekeeper {
     redisPrefix: string;
     logger: Logger;
     metrics?: Metrics;
-    /** Receives the activations each sweep ended, after each batch commits. */
-    onSwept?: (rows: readonly { id: string }[]) => void;
   }) {
     this.context = options.context;
     this.queues = options.queues;
@@ -62,7 +59,6 @@ export class Timekeeper {
     this.markerKey = `${options.redisPrefix}:pim:jobs-rebuilt-at`;
     this.logger = options.logger;
     this.metrics = options.metrics;
-    this.onSwept = options.onSwept;
     this.failures = new RepeatedFailureLog(this.logger, 'timekeeper');
   }
 
@@ -148,7 +144,7 @@ export class Timekeeper {
   }
 
   private async sweep(): Promise<{ ended: number; requestTimers: number; assignmentTimers: number }> {
-    const ended = await sweepOverdueActivations(this.context, this.logger, this.metrics, this.onSwept);
+    const ended = await sweepOverdueActivations(this.context, this.logger, this.metrics);
     const requestTimers = await sweepDueRequests(this.context, this.logger);
     const assignmentTimers = await sweepDueAssignments(this.context, this.logger);
     this.lastSweepAt = Date.now();

@@ -3,8 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
-import { EXPIRY_BATCH_SIZE, expireActivation, readActivationState } from '../services/activation-ending.js';
-import type { ExpiryBatches } from './expiry-batches.js';
+import { expireActivation } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
 import { expireAssignment, sendAssignmentEndNotice } from '../services/assignment-ending.js';
@@ -16,11 +15,16 @@ import {
   type ExpiryJobData,
   type RequestTimerData,
 } from './queues.js';
+import { sweepOverdueActivations } from './sweep.js';
 
 // Timer jobs mostly wait on Postgres, so several can run at once per process.
 const TIMER_CONCURRENCY = 20;
-/** Shared batches an expiry job waits for while they come back full, before ending its own row alone. */
-const MAX_SHARED_BATCH_ROUNDS = 25;
+/**
+ * Expiry jobs that run at once per process. A slot's job uses a pooled Postgres connection for
+ * each batch it runs, so four leave most of the pool of ten to requests and deliveries. More
+ * would wait on the audit chain's lock, which every batch takes.
+ */
+const EXPIRY_CONCURRENCY = 4;
 
 /** The BullMQ workers of one process. */
 export interface Workers {
@@ -39,17 +43,16 @@ export function startWorkers(
   prefix: string,
   context: ServiceContext,
   logger: Logger,
-  batches: ExpiryBatches,
   metrics?: Metrics,
 ): Workers {
   const options = { connection, prefix, concurrency: TIMER_CONCURRENCY };
   const expiry = new Worker<ExpiryJobData>(
     EXPIRY_QUEUE,
     async (job, token) =>
-      runWithLogFields({ jobId: job.id ?? '', queue: EXPIRY_QUEUE, activationId: job.data.activationId }, () =>
-        processExpiry(job, token, context, batches, logger, metrics),
+      runWithLogFields({ jobId: job.id ?? '', queue: EXPIRY_QUEUE, ...job.data }, () =>
+        processExpiry(job, token, context, logger, metrics),
       ),
-    options,
+    { ...options, concurrency: EXPIRY_CONCURRENCY },
   );
   const requests = new Worker<RequestTimerData>(
     REQUEST_QUEUE,
@@ -99,38 +102,28 @@ async function processExpiry(
   job: Job<ExpiryJobData>,
   token: string | undefined,
   context: ServiceContext,
-  batches: ExpiryBatches,
   logger: Logger,
   metrics: Metrics | undefined,
 ): Promise<string> {
-  const log = logger.child({ jobId: job.id, activationId: job.data.activationId });
-  if (batches.wasSwept(job.data.activationId)) return 'already_ended';
-  // End every overdue activation in one batch, not just this job's: when many end at once, the
-  // jobs share a few batches and most find their activation ended by one of them. A full batch
-  // may have left more due rows, so the job requests another while its own is still active.
-  let state: { status: string } | undefined;
-  for (let round = 1; ; round++) {
-    const batch = await batches.runSince(context.clock.now().getTime());
-    if (batch.started) {
-      for (const ended of batch.ended) {
-        const lagMs = (ended.endedAt?.getTime() ?? 0) - ended.endsAt.getTime();
-        metrics?.revokeLag.observe({ trigger: 'job' }, lagMs / 1000);
-        log.info({ endedActivationId: ended.id, lagMs }, 'activation expired');
-      }
+  const log = logger.child({ jobId: job.id, ...job.data });
+  if ('dueBy' in job.data) {
+    // A slot's job ends every overdue activation, in batches, not only its slot's: the rows of
+    // a slot whose job is still waiting are then ended early, and that job finds nothing left.
+    const ended = await sweepOverdueActivations(context, log, metrics, 'job');
+    const waitMs = new Date(job.data.dueBy).getTime() - context.clock.now().getTime();
+    if (waitMs > 0) {
+      // The job ran before its slot ended (a clock ahead of this host's, or a manual promotion):
+      // the slot's later rows were not due yet, so it waits until they are.
+      log.info({ waitMs, ended }, 'expiry job ran before its slot ended; delayed until then');
+      await job.moveToDelayed(Date.now() + waitMs, token);
+      throw new DelayedError();
     }
-    // Most jobs of a burst find their activation among the rows a batch ended, and skip the read.
-    state = batches.hasEnded(job.data.activationId)
-      ? { status: 'expired' }
-      : await readActivationState(context.db, job.data.activationId);
-    const batchWasFull = batch.ended.length >= EXPIRY_BATCH_SIZE;
-    if (state?.status !== 'active' || !batchWasFull || round >= MAX_SHARED_BATCH_ROUNDS) break;
+    return ended > 0 ? 'ended' : 'already_ended';
   }
-  if (state === undefined) return 'not_found';
-  if (state.status !== 'active') return 'already_ended';
   const result = await expireActivation(context, job.data.activationId);
   if (result.outcome === 'not_due') {
-    // The job ran before the end time (clock skew between hosts, or an activation that was
-    // extended): put it back until then instead of ending access early.
+    // The job ran before the end time (clock skew between hosts, or a manual promotion): put it
+    // back until then instead of ending access early.
     const waitMs = result.endsAt.getTime() - context.clock.now().getTime();
     log.info({ waitMs }, 'expiry job ran early; delayed until the end time');
     await job.moveToDelayed(Date.now() + Math.max(waitMs, 0), token);

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expireActivation } from '../../src/services/activation-ending.js';
+import {
+  EXPIRY_SLOT_MIN_LEAD_MS,
+  EXPIRY_SLOT_MS,
+  expiryJobIds,
+  expirySlotEnd,
+  scheduleExpiry,
+} from '../../src/jobs/queues.js';
 import { sweepOverdueActivations } from '../../src/jobs/sweep.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
@@ -49,6 +56,17 @@ async function activate(app: TestApp, userId: string): Promise<{ id: string; end
   return { id: row.id, endsAt: row.ends_at };
 }
 
+/** Returns an activation's expiry job, its slot's or its own, once it is in Redis. */
+async function expiryJob(app: TestApp, activation: { id: string; endsAt: Date }) {
+  return eventually(async () => {
+    for (const id of expiryJobIds(activation.id, activation.endsAt)) {
+      const job = await app.runtime.queues.expiry.getJob(id);
+      if (job !== undefined) return job;
+    }
+    return undefined;
+  });
+}
+
 function endedMessages(userId: string) {
   return fake.messagesTo(userId).filter((call) => messageText(call.body).includes('has ended for you'));
 }
@@ -66,7 +84,8 @@ describe('expiry', () => {
       const app = apps[0]!;
       const activation = await activate(app, JOB_USER);
       // The outbox schedules the job after the commit, so it may follow the reply by a moment.
-      const job = await eventually(async () => app.runtime.queues.expiry.getJob(`expire-${activation.id}`));
+      const job = await expiryJob(app, activation);
+      expect(job.id).toBe(expiryJobIds(activation.id, activation.endsAt)[0]);
       expect(job.delay).toBeGreaterThan(55_000);
 
       const dm = await fake.waitFor(
@@ -83,7 +102,7 @@ describe('expiry', () => {
     120_000,
   );
 
-  it('a second activation after an expired one gets its own job', async () => {
+  it('a second activation after an expired one is scheduled again', async () => {
     const app = apps[0]!;
     const first = await activate(app, SECOND_USER);
     app.clock.advance(2 * 60_000);
@@ -91,16 +110,16 @@ describe('expiry', () => {
     app.clock.advance(-2 * 60_000);
     const second = await activate(app, SECOND_USER);
     expect(second.id).not.toBe(first.id);
-    const job = await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${second.id}`)) ?? undefined);
-    expect(job.data.activationId).toBe(second.id);
+    const job = await expiryJob(app, second);
+    expect(job.data).toEqual({ dueBy: new Date(expirySlotEnd(second.endsAt)).toISOString() });
   });
 
   it('the start-up sweep ends what expired while the app was down', async () => {
     const app = apps[0]!;
     const activation = await activate(app, SWEEP_USER);
     // Remove the job too, as if Redis had lost it, so only Postgres has the activation.
-    await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ?? undefined);
-    await app.runtime.queues.expiry.remove(`expire-${activation.id}`);
+    const job = await expiryJob(app, activation);
+    await app.runtime.queues.expiry.remove(job.id ?? '');
     await app.stop();
     apps.shift();
     const clock = new TestClock();
@@ -117,7 +136,7 @@ describe('expiry', () => {
   it('swept activation job changes nothing', async () => {
     const app = apps[0]!;
     const activation = await activate(app, SWEPT_JOB_USER);
-    await eventually(async () => (await app.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ?? undefined);
+    const jobId = (await expiryJob(app, activation)).id ?? '';
     await app.stop();
     apps.shift();
     const clock = new TestClock();
@@ -128,10 +147,10 @@ describe('expiry', () => {
     expect(row?.status).toBe('expired');
 
     // The job's delay runs on the wall clock, so it is promoted to run now.
-    const job = await restarted.runtime.queues.expiry.getJob(`expire-${activation.id}`);
+    const job = await restarted.runtime.queues.expiry.getJob(jobId);
     await job?.promote();
     // Completed expiry jobs are removed, so the job is gone once it has run.
-    await eventually(async () => ((await restarted.runtime.queues.expiry.getJob(`expire-${activation.id}`)) ? undefined : true));
+    await eventually(async () => ((await restarted.runtime.queues.expiry.getJob(jobId)) ? undefined : true));
 
     expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
     await fake.waitFor('chat.postMessage', (call) => call.body.channel === SWEPT_JOB_USER && messageText(call.body).includes('its time is up'));
@@ -143,27 +162,30 @@ describe('expiry', () => {
     first.clock.offsetMs = 0;
     const activation = await activate(first, RACE_USER);
     const secondClock = new TestClock();
+    // Stopped at the end: its clock runs two minutes ahead, and later tests schedule expiries.
     const second = await startTestApp({ environment, fake, admins: [ADMIN], clock: secondClock });
-    apps.push(second);
+    try {
+      first.clock.advance(2 * 60_000);
+      secondClock.advance(2 * 60_000);
+      const outcomes = await Promise.all([
+        ...Array.from({ length: 5 }, () => expireActivation(first.runtime.context, activation.id)),
+        ...Array.from({ length: 5 }, () => expireActivation(second.runtime.context, activation.id)),
+      ]);
+      const sweeps = await Promise.all([
+        sweepOverdueActivations(first.runtime.context, first.runtime.context.logger),
+        sweepOverdueActivations(second.runtime.context, second.runtime.context.logger),
+      ]);
+      const endedByCalls = outcomes.filter((result) => result.outcome === 'ended').length;
+      expect(endedByCalls + sweeps[0] + sweeps[1]).toBe(1);
 
-    first.clock.advance(2 * 60_000);
-    secondClock.advance(2 * 60_000);
-    const outcomes = await Promise.all([
-      ...Array.from({ length: 5 }, () => expireActivation(first.runtime.context, activation.id)),
-      ...Array.from({ length: 5 }, () => expireActivation(second.runtime.context, activation.id)),
-    ]);
-    const sweeps = await Promise.all([
-      sweepOverdueActivations(first.runtime.context, first.runtime.context.logger),
-      sweepOverdueActivations(second.runtime.context, second.runtime.context.logger),
-    ]);
-    const endedByCalls = outcomes.filter((result) => result.outcome === 'ended').length;
-    expect(endedByCalls + sweeps[0] + sweeps[1]).toBe(1);
-
-    await eventually(async () => (endedMessages(RACE_USER).length > 0 ? true : undefined));
-    // Give a duplicate, if any, time to arrive before counting.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(endedMessages(RACE_USER)).toHaveLength(1);
-    expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+      await eventually(async () => (endedMessages(RACE_USER).length > 0 ? true : undefined));
+      // Give a duplicate, if any, time to arrive before counting.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(endedMessages(RACE_USER)).toHaveLength(1);
+      expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+    } finally {
+      await second.stop();
+    }
   });
 });
 
@@ -201,43 +223,81 @@ describe('burst expiry', () => {
     expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
   });
 
-  it('shares batches among expiry jobs', async () => {
+  it('slot job shared; late schedule gets own job', async () => {
     const app = apps[0]!;
+    const queue = app.runtime.queues.expiry;
+    const clock = new TestClock();
+    const slotEnd = expirySlotEnd(new Date(Date.now() + 10 * 60_000));
+    const ids = Array.from({ length: 4 }, (_, index) => `00000000-0000-4000-8000-00000000010${index}`);
+    // The fourth activation ends in a minute. Its job is scheduled when less than the minimum
+    // lead is left, so the job is its own.
+    const nearEnd = new Date(Date.now() + 60_000);
+    const jobIds = [`expire-by-${slotEnd}`, `expire-by-${slotEnd + EXPIRY_SLOT_MS}`, `expire-${ids[3]}`];
+    try {
+      await scheduleExpiry(app.runtime.queues, clock, ids[0]!, new Date(slotEnd - EXPIRY_SLOT_MS + 1));
+      await scheduleExpiry(app.runtime.queues, clock, ids[1]!, new Date(slotEnd));
+      await scheduleExpiry(app.runtime.queues, clock, ids[2]!, new Date(slotEnd + 1));
+      clock.advance(60_000 - EXPIRY_SLOT_MIN_LEAD_MS + EXPIRY_SLOT_MS);
+      await scheduleExpiry(app.runtime.queues, clock, ids[3]!, nearEnd);
+
+      const [shared, next, own] = await Promise.all(jobIds.map((id) => queue.getJob(id)));
+      expect(shared?.data).toEqual({ dueBy: new Date(slotEnd).toISOString() });
+      expect(next?.data).toEqual({ dueBy: new Date(slotEnd + EXPIRY_SLOT_MS).toISOString() });
+      expect(own?.data).toEqual({ activationId: ids[3] });
+      for (const id of ids.slice(0, 3)) expect(await queue.getJob(`expire-${id}`)).toBeUndefined();
+      expect(await queue.getDelayedCount()).toBeGreaterThanOrEqual(3);
+    } finally {
+      await Promise.all(jobIds.map((id) => queue.remove(id)));
+    }
+  });
+
+  it('slot job ends each activation once; early run waits', async () => {
+    const app = apps[0]!;
+    const queue = app.runtime.queues.expiry;
     const { assignRole } = await import('../../src/services/assignments.js');
     const { activateRole } = await import('../../src/services/activations.js');
-    const { ExpiryBatches } = await import('../../src/jobs/expiry-batches.js');
-    const wave = Array.from({ length: 30 }, (_, index) => `USHARE${String(index).padStart(3, '0')}`);
+    const wave = Array.from({ length: 30 }, (_, index) => `USLOT${String(index).padStart(3, '0')}`);
+    for (const userId of wave) fake.setUser({ id: userId, tz: 'UTC' });
     for (const userId of wave) {
       await assignRole(app.runtime.context, { actorId: ADMIN, assigneeId: userId, roleQuery: 'billing', kind: 'eligible', endsAt: null, reason: null });
-      await activateRole(app.runtime.context, { userId, roleQuery: 'billing', durationMinutes: 1, justification: 'shared' });
+      await activateRole(app.runtime.context, { userId, roleQuery: 'billing', durationMinutes: 1, justification: 'slot' });
     }
+    const rows = await app.sql<{ id: string; ends_at: Date }[]>`
+      select id, ends_at from activations where user_id like 'USLOT%' and status = 'active' order by ends_at`;
+    expect(rows).toHaveLength(30);
+    const activations = rows.map((row) => ({ id: row.id, endsAt: row.ends_at }));
+    const jobs = await Promise.all(activations.map((activation) => expiryJob(app, activation)));
+    const slotJobIds = [...new Set(jobs.map((job) => job.id ?? ''))];
+    expect(slotJobIds.every((id) => id.startsWith('expire-by-'))).toBe(true);
+
+    // Run the first slot's job now, a minute early: it ends nothing and goes back to waiting.
+    const early = jobs[0]!;
+    await early.promote();
+    await eventually(async () => {
+      const job = await queue.getJob(early.id ?? '');
+      return job?.processedOn !== undefined && (await job.getState()) === 'delayed' ? true : undefined;
+    });
+    const [stillActive] = await app.sql<{ count: number }[]>`
+      select count(*)::int as count from activations where user_id like 'USLOT%' and status = 'active'`;
+    expect(stillActive?.count).toBe(30);
+
     app.clock.advance(2 * 60_000);
     try {
-      const batches = new ExpiryBatches(app.runtime.context);
-      const since = app.clock.now().getTime();
-      const results = await Promise.all(Array.from({ length: 20 }, () => batches.runSince(since)));
-      const started = results.filter((result) => result.started);
-      expect(started.length).toBeGreaterThanOrEqual(1);
-      expect(started.length).toBeLessThanOrEqual(8);
-      const endedIds = started.flatMap((result) => result.ended.map((row) => row.id));
-      expect(new Set(endedIds).size).toBe(endedIds.length);
-      expect(endedIds.every((id) => batches.hasEnded(id))).toBe(true);
-      expect(batches.hasEnded('00000000-0000-4000-8000-000000000000')).toBe(false);
-      expect(endedIds.some((id) => batches.wasSwept(id))).toBe(false);
-      batches.recordSwept([{ id: '00000000-0000-4000-8000-000000000001' }]);
-      expect(batches.wasSwept('00000000-0000-4000-8000-000000000001')).toBe(true);
-
-      const [counts] = await app.sql<{ expired: number; events: number }[]>`
-        select (select count(*)::int from activations where user_id like 'USHARE%' and status = 'expired') as expired,
-               (select count(*)::int from audit_events where subject_user_id like 'USHARE%' and action = 'activation.expired') as events`;
-      expect(counts?.expired).toBe(30);
-      expect(counts?.events).toBe(30);
-
-      // A job that starts after those batches gets a batch of its own.
-      app.clock.advance(1_000);
-      const later = await batches.runSince(app.clock.now().getTime());
-      expect(later.started).toBe(true);
-      expect(later.ended).toHaveLength(0);
+      for (const id of slotJobIds) await (await queue.getJob(id))?.promote();
+      await eventually(async () => {
+        const [row] = await app.sql<{ count: number }[]>`
+          select count(*)::int as count from activations where user_id like 'USLOT%' and status = 'expired'`;
+        return row?.count === 30 ? true : undefined;
+      });
+      for (const activation of activations) expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+      for (const userId of wave) {
+        await fake.waitFor('chat.postMessage', (call) => call.body.channel === userId && messageText(call.body).includes('its time is up'));
+      }
+      // Give a duplicate, if any, time to arrive before counting.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (const userId of wave) {
+        expect(fake.messagesTo(userId).filter((call) => messageText(call.body).includes('its time is up'))).toHaveLength(1);
+      }
     } finally {
       app.clock.offsetMs = 0;
     }

@@ -3,9 +3,9 @@
  * the test kills and restarts, over one database and Redis prefix. Helpers count what Slack
  * received and what the audit trail holds, for the "exactly once" checks.
  */
-import { Queue } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { EXPIRY_QUEUE, expiryJobId } from '../../src/jobs/queues.js';
+import { EXPIRY_QUEUE, expiryJobIds } from '../../src/jobs/queues.js';
 import { appEnv, startAppProcess, type AppProcess } from './app-process.js';
 import { FakeSlack, type RecordedCall } from './fake-slack.js';
 import {
@@ -144,15 +144,24 @@ export class FaultScenario {
     }, timeoutMs);
   }
 
-  /** Waits until the expiry job of an activation is in Redis, in any state. */
+  /** Waits until the expiry job of an activation (its slot's or its own) is in Redis, in any state. */
   async waitForExpiryJob(activationId: string, timeoutMs = 15_000): Promise<void> {
-    await eventually(async () => ((await this.expiryQueue.getJob(expiryJobId(activationId))) ? true : undefined), timeoutMs);
+    await eventually(async () => ((await this.expiryJob(activationId)) ? true : undefined), timeoutMs);
   }
 
   /** Returns the state of an activation's expiry job, or `missing`. */
   async expiryJobState(activationId: string): Promise<string> {
-    const job = await this.expiryQueue.getJob(expiryJobId(activationId));
+    const job = await this.expiryJob(activationId);
     return job === undefined ? 'missing' : await job.getState();
+  }
+
+  private async expiryJob(activationId: string): Promise<Job | undefined> {
+    const { endsAt } = await this.activation(activationId);
+    for (const id of expiryJobIds(activationId, endsAt)) {
+      const job = await this.expiryQueue.getJob(id);
+      if (job !== undefined) return job;
+    }
+    return undefined;
   }
 
   /** Counts audit events of one action on an activation. */
