@@ -59,6 +59,53 @@ describe('audit trail', () => {
     expect(check.events).toBeGreaterThanOrEqual(6);
   });
 
+  it('batch append stores fields in order', async () => {
+    const { appendAuditBatch } = await import('../../src/services/audit.js');
+    const [role] = await app.sql<{ id: string }[]>`select id from roles order by slug limit 1`;
+    const occurredAt = new Date('2026-03-01T12:34:56.789Z');
+    const inputs = [
+      {
+        occurredAt,
+        actorId: 'system',
+        action: 'test.batch',
+        targetType: 'activation' as const,
+        targetId: 'batch-1',
+        roleId: role!.id,
+        subjectUserId: 'UBATCH01',
+        before: { status: 'active', nested: { list: [1, 'two', null] } },
+        after: { status: 'expired' },
+      },
+      {
+        occurredAt,
+        actorId: ADMIN,
+        action: 'test.batch',
+        targetType: 'user' as const,
+        targetId: 'batch-2',
+        reason: "it's a \"quoted\" reason, with ünïcode",
+      },
+    ];
+    await app.runtime.context.db.transaction((tx) => appendAuditBatch(tx, inputs));
+
+    const rows = await app.sql<
+      { target_id: string; occurred_at: Date; actor_id: string; role_id: string | null; subject_user_id: string | null; reason: string | null; before: unknown; after: unknown }[]
+    >`select target_id, occurred_at, actor_id, role_id, subject_user_id, reason, before, after
+      from audit_events where action = 'test.batch' order by id`;
+    expect(rows.map((row) => row.target_id)).toEqual(['batch-1', 'batch-2']);
+    expect(rows[0]!.occurred_at.toISOString()).toBe(occurredAt.toISOString());
+    expect(rows[0]!.role_id).toBe(role!.id);
+    expect(rows[0]!.subject_user_id).toBe('UBATCH01');
+    expect(rows[0]!.before).toEqual({ status: 'active', nested: { list: [1, 'two', null] } });
+    expect(rows[0]!.after).toEqual({ status: 'expired' });
+    expect(rows[0]!.reason).toBeNull();
+    expect(rows[1]!.actor_id).toBe(ADMIN);
+    expect(rows[1]!.reason).toBe(inputs[1]!.reason);
+    expect(rows[1]!.role_id).toBeNull();
+    expect(rows[1]!.subject_user_id).toBeNull();
+    expect(rows[1]!.before).toBeNull();
+    expect(rows[1]!.after).toBeNull();
+    expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
+  });
+
   it('rejects UPDATE and DELETE at the database', async () => {
     await expect(app.sql`update audit_events set reason = 'edited' where id = 1`).rejects.toThrow(/append-only/);
     await expect(app.sql`delete from audit_events where id = 1`).rejects.toThrow(/append-only/);
