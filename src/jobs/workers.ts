@@ -20,11 +20,12 @@ import { sweepOverdueActivations } from './sweep.js';
 // Timer jobs mostly wait on Postgres, so several can run at once per process.
 const TIMER_CONCURRENCY = 20;
 /**
- * Expiry jobs that run at once per process. A slot's job uses a pooled Postgres connection for
- * each batch it runs, so four leave most of the pool of ten to requests and deliveries. More
- * would wait on the audit chain's lock, which every batch takes.
+ * Expiry jobs that run at once per process. Each uses a pooled Postgres connection while its
+ * batch runs, so eight leave two of the pool of ten to requests and deliveries during a burst.
+ * Their batches overlap around the audit chain's lock, which every batch takes: in live waves of
+ * 10,000 ends, eight gave a lower revoke lag than four.
  */
-const EXPIRY_CONCURRENCY = 4;
+const EXPIRY_CONCURRENCY = 8;
 
 /** The BullMQ workers of one process. */
 export interface Workers {
