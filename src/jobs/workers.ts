@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
-import { expireActivation } from '../services/activation-ending.js';
+import { expireActivation, hasOverdueActivations } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
 import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
 import { expireAssignment, sendAssignmentEndNotice } from '../services/assignment-ending.js';
@@ -26,6 +26,8 @@ const TIMER_CONCURRENCY = 20;
  * 10,000 ends, eight gave a lower revoke lag than four.
  */
 const EXPIRY_CONCURRENCY = 8;
+/** Wait before a slot's job looks again at overdue rows that another transaction held. */
+const LOCKED_ROWS_RECHECK_MS = 500;
 
 /** The BullMQ workers of one process. */
 export interface Workers {
@@ -111,12 +113,20 @@ async function processExpiry(
     // A slot's job ends every overdue activation, in batches, not only its slot's: the rows of
     // a slot whose job is still waiting are then ended early, and that job finds nothing left.
     const ended = await sweepOverdueActivations(context, log, metrics, 'job');
-    const waitMs = new Date(job.data.dueBy).getTime() - context.clock.now().getTime();
+    const now = context.clock.now();
+    const waitMs = new Date(job.data.dueBy).getTime() - now.getTime();
     if (waitMs > 0) {
       // The job ran before its slot ended (a clock ahead of this host's, or a manual promotion):
       // the slot's later rows were not due yet, so it waits until they are.
       log.info({ waitMs, ended }, 'expiry job ran before its slot ended; delayed until then');
       await job.moveToDelayed(Date.now() + waitMs, token);
+      throw new DelayedError();
+    }
+    // The sweep skips rows that another transaction has locked. That transaction may roll back (a
+    // crashed batch, a failed deactivation), so the job looks again until no overdue row is left.
+    if (await hasOverdueActivations(context.db, now)) {
+      log.debug({ ended }, 'overdue activations held by another transaction; checking again shortly');
+      await job.moveToDelayed(Date.now() + LOCKED_ROWS_RECHECK_MS, token);
       throw new DelayedError();
     }
     return ended > 0 ? 'ended' : 'already_ended';

@@ -67,6 +67,19 @@ export async function readActivationState(
   return row;
 }
 
+/**
+ * Returns whether an active activation's end time has passed, whether or not another
+ * transaction has locked its row. Reads without locking.
+ */
+export async function hasOverdueActivations(db: Executor, now: Date): Promise<boolean> {
+  const [row] = await db
+    .select({ id: activations.id })
+    .from(activations)
+    .where(and(eq(activations.status, 'active'), lte(activations.endsAt, now)))
+    .limit(1);
+  return row !== undefined;
+}
+
 /** Overdue activations ended per transaction by the expiry worker and the sweep. */
 export const EXPIRY_BATCH_SIZE = 500;
 

@@ -21,8 +21,8 @@ import {
 } from '../support/harness.js';
 
 const ADMIN = 'UADMIN02';
-const USERS = ['UEXPIRE1', 'UEXPIRE2', 'UEXPIRE3', 'UEXPIRE4', 'UEXPIRE5'] as const;
-const [JOB_USER, SWEEP_USER, RACE_USER, SECOND_USER, SWEPT_JOB_USER] = USERS;
+const USERS = ['UEXPIRE1', 'UEXPIRE2', 'UEXPIRE3', 'UEXPIRE4', 'UEXPIRE5', 'UEXPIRE6'] as const;
+const [JOB_USER, SWEEP_USER, RACE_USER, SECOND_USER, SWEPT_JOB_USER, LOCKED_USER] = USERS;
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -155,6 +155,37 @@ describe('expiry', () => {
     expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
     await fake.waitFor('chat.postMessage', (call) => call.body.channel === SWEPT_JOB_USER && messageText(call.body).includes('its time is up'));
     expect(fake.messagesTo(SWEPT_JOB_USER).filter((call) => messageText(call.body).includes('its time is up'))).toHaveLength(1);
+  });
+
+  it('slot job waits for a held row', async () => {
+    const app = apps[0]!;
+    const activation = await activate(app, LOCKED_USER);
+    const jobId = (await expiryJob(app, activation)).id ?? '';
+    app.clock.advance(2 * 60_000);
+    try {
+      // Another transaction locks the row, as a batch that is about to fail would. The job skips
+      // it, and must not complete while it is still active.
+      await app.sql.begin(async (tx) => {
+        await tx`select id from activations where id = ${activation.id} for update`;
+        await (await app.runtime.queues.expiry.getJob(jobId))?.promote();
+        await eventually(async () => {
+          const job = await app.runtime.queues.expiry.getJob(jobId);
+          return job?.processedOn !== undefined && (await job.getState()) === 'delayed' ? true : undefined;
+        });
+        const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activation.id}`;
+        expect(row?.status).toBe('active');
+      });
+
+      await eventually(async () => {
+        const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activation.id}`;
+        return row?.status === 'expired' ? true : undefined;
+      }, 10_000);
+      await eventually(async () => ((await app.runtime.queues.expiry.getJob(jobId)) ? undefined : true));
+      expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
+      await fake.waitFor('chat.postMessage', (call) => call.body.channel === LOCKED_USER && messageText(call.body).includes('its time is up'));
+    } finally {
+      app.clock.offsetMs = 0;
+    }
   });
 
   it('two workers racing on one expiry end it once, with one message and one audit event', async () => {
