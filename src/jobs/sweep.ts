@@ -16,7 +16,6 @@ import {
   expiryJobFor,
   scheduleAssignmentTimer,
   scheduleRequestTimer,
-  type ExpiryJob,
   type Queues,
 } from './queues.js';
 
@@ -107,14 +106,15 @@ export async function sweepDueAssignments(context: ServiceContext, logger: Logge
  */
 export async function rebuildExpiryJobs(context: ServiceContext, queues: Queues): Promise<number> {
   const active = await listActiveActivations(context.db);
-  // Activations that share a slot share its job, so each job is added once.
-  const now = context.clock.now();
-  const expiryJobs = new Map<string, ExpiryJob>();
+  // Activations that share a slot share its job, so each job is added once. The clock is read
+  // for each job, so a long rebuild does not delay the jobs it adds last.
+  const addedJobIds = new Set<string>();
   for (const activation of active) {
-    const job = expiryJobFor(activation.id, activation.endsAt, now);
-    expiryJobs.set(job.id, job);
+    const job = expiryJobFor(activation.id, activation.endsAt, context.clock.now());
+    if (addedJobIds.has(job.id)) continue;
+    addedJobIds.add(job.id);
+    await addExpiryJob(queues, job);
   }
-  for (const job of expiryJobs.values()) await addExpiryJob(queues, job);
   const pending = await listPendingRequests(context.db, Number.MAX_SAFE_INTEGER);
   for (const request of pending) {
     await scheduleRequestTimer(queues, context.clock, {
