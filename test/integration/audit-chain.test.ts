@@ -63,6 +63,14 @@ describe('audit trail', () => {
     const { appendAuditBatch } = await import('../../src/services/audit.js');
     const [role] = await app.sql<{ id: string }[]>`select id from roles order by slug limit 1`;
     const occurredAt = new Date('2026-03-01T12:34:56.789Z');
+    // Hundreds of rows, as the expiry writes, so the order of ids is checked over many rows.
+    const filler = Array.from({ length: 300 }, (_, index) => ({
+      occurredAt,
+      actorId: 'system',
+      action: 'test.batch',
+      targetType: 'user' as const,
+      targetId: `batch-filler-${String(index).padStart(3, '0')}`,
+    }));
     const inputs = [
       {
         occurredAt,
@@ -84,13 +92,13 @@ describe('audit trail', () => {
         reason: "it's a \"quoted\" reason, with ünïcode",
       },
     ];
-    await app.runtime.context.db.transaction((tx) => appendAuditBatch(tx, inputs));
+    await app.runtime.context.db.transaction((tx) => appendAuditBatch(tx, [...inputs, ...filler]));
 
     const rows = await app.sql<
       { target_id: string; occurred_at: Date; actor_id: string; role_id: string | null; subject_user_id: string | null; reason: string | null; before: unknown; after: unknown }[]
     >`select target_id, occurred_at, actor_id, role_id, subject_user_id, reason, before, after
       from audit_events where action = 'test.batch' order by id`;
-    expect(rows.map((row) => row.target_id)).toEqual(['batch-1', 'batch-2']);
+    expect(rows.map((row) => row.target_id)).toEqual(['batch-1', 'batch-2', ...filler.map((input) => input.targetId)]);
     expect(rows[0]!.occurred_at.toISOString()).toBe(occurredAt.toISOString());
     expect(rows[0]!.role_id).toBe(role!.id);
     expect(rows[0]!.subject_user_id).toBe('UBATCH01');
