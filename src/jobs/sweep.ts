@@ -37,13 +37,16 @@ export async function sweepOverdueActivations(
   let ended = 0;
   for (;;) {
     const batch = await expireDueActivations(context, EXPIRY_BATCH_SIZE);
+    const message = trigger === 'job' ? 'activation expired' : 'overdue activation ended';
     for (const activation of batch) {
       const lagMs = (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime();
       metrics?.revokeLag.observe({ trigger }, lagMs / 1000);
-      logger.info({ activationId: activation.id, lagMs }, trigger === 'job' ? 'activation expired' : 'overdue activation ended');
+      logger.info({ activationId: activation.id, lagMs }, message);
     }
     ended += batch.length;
-    // An empty batch means nothing overdue is left that another process is not already ending.
+    // An empty batch means every overdue row left is locked by another transaction, which ends
+    // it unless it rolls back. Slot jobs check for such rows again, and the timekeeper's sweep
+    // runs every minute.
     if (batch.length === 0) return ended;
   }
 }

@@ -21,12 +21,11 @@ import { sweepOverdueActivations } from './sweep.js';
 const TIMER_CONCURRENCY = 20;
 /**
  * Expiry jobs that run at once per process. Each uses a pooled Postgres connection while its
- * batch runs, so eight leave two of the pool of ten to requests and deliveries during a burst.
- * Their batches overlap around the audit chain's lock, which every batch takes: in live waves of
- * 10,000 ends, eight gave a lower revoke lag than four.
+ * batch runs, so eight leave two of the ten pooled connections to requests and deliveries. In
+ * live waves of 10,000 ends, eight gave a lower revoke lag than four.
  */
 const EXPIRY_CONCURRENCY = 8;
-/** Wait before a slot's job looks again at overdue rows that another transaction held. */
+/** Delay before a slot's job looks again at overdue rows that another transaction had locked. */
 const LOCKED_ROWS_RECHECK_MS = 500;
 
 /** The BullMQ workers of one process. */
@@ -110,14 +109,14 @@ async function processExpiry(
 ): Promise<string> {
   const log = logger.child({ jobId: job.id, ...job.data });
   if ('dueBy' in job.data) {
-    // A slot's job ends every overdue activation, in batches, not only its slot's: the rows of
-    // a slot whose job is still waiting are then ended early, and that job finds nothing left.
+    // A slot's job ends every overdue activation, not only its slot's, so the job of a later
+    // slot may find its rows already ended.
     const ended = await sweepOverdueActivations(context, log, metrics, 'job');
     const now = context.clock.now();
     const waitMs = new Date(job.data.dueBy).getTime() - now.getTime();
     if (waitMs > 0) {
-      // The job ran before its slot ended (a clock ahead of this host's, or a manual promotion):
-      // the slot's later rows were not due yet, so it waits until they are.
+      // The job ran before its slot ended, because the scheduling host's clock is ahead of this
+      // one's or someone promoted it. The slot's later rows were not due, so it waits for them.
       log.info({ waitMs, ended }, 'expiry job ran before its slot ended; delayed until then');
       await job.moveToDelayed(Date.now() + waitMs, token);
       throw new DelayedError();

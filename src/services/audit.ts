@@ -43,9 +43,9 @@ export async function appendAuditBatch(tx: Transaction, inputs: readonly AuditIn
     rows.push({ ...record, prevHash, hash });
     prevHash = hash;
   }
-  // The rows travel as one JSON parameter instead of twelve parameters per row, which drizzle
-  // and the driver would each handle one by one. A JSON null becomes SQL NULL, as drizzle
-  // writes it. The INSERT takes its sequence values in `ordinality` order, so ids follow the chain.
+  // One JSON parameter replaces twelve parameters per row, which drizzle and the driver would
+  // each process one by one. A JSON null becomes SQL NULL, as drizzle writes it.
+  // The INSERT takes its sequence values in `ordinality` order, so ids follow the chain.
   await tx.execute(sql`
     insert into ${auditEvents}
       (occurred_at, actor_id, action, target_type, target_id, role_id, subject_user_id, reason, before, after, prev_hash, hash)

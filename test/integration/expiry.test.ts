@@ -102,7 +102,7 @@ describe('expiry', () => {
     120_000,
   );
 
-  it('a second activation after an expired one is scheduled again', async () => {
+  it('second activation gets a job', async () => {
     const app = apps[0]!;
     const first = await activate(app, SECOND_USER);
     app.clock.advance(2 * 60_000);
@@ -254,7 +254,7 @@ describe('burst expiry', () => {
     expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
   });
 
-  it('slot job shared; late schedule gets own job', async () => {
+  it('slot jobs shared, late ones own', async () => {
     const app = apps[0]!;
     const queue = app.runtime.queues.expiry;
     const clock = new TestClock();
