@@ -7,15 +7,12 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../src/config.js';
 import { FakeSlack } from '../test/support/fake-slack.js';
+import { BENCH_ADMINS, BENCH_SECURITY_CHANNEL, benchAppConfig } from './support/app-config.js';
 import { startChild } from './support/child.js';
-import { BENCH_REDIS_URL, createBenchStore, seedHomeTabViewers } from './support/database.js';
+import { createBenchStore, seedHomeTabViewers } from './support/database.js';
 import { RunMetrics } from './support/metrics.js';
 import { measureCatchUp, measureLiveExpiry } from './scenarios/expiry.js';
-
-const SECURITY_CHANNEL = 'CBENCHSECURITY';
-const ADMINS = Array.from({ length: 50 }, (_, index) => `UBENCHADMIN${String(index).padStart(2, '0')}`);
 
 const activations = Number.parseInt(process.argv[2] ?? '10000', 10);
 const mode = process.argv[3] ?? 'live';
@@ -23,22 +20,11 @@ if (mode !== 'live' && mode !== 'catch-up') throw new Error(`mode must be live o
 const profileDirectory = process.argv[4] ?? join(tmpdir(), `pim-profile-${Date.now().toString(36)}`);
 mkdirSync(profileDirectory, { recursive: true });
 const name = `prof${Date.now().toString(36)}`;
-const store = await createBenchStore(name, SECURITY_CHANNEL);
-await seedHomeTabViewers(store, ADMINS);
+const store = await createBenchStore(name, BENCH_SECURITY_CHANNEL);
+await seedHomeTabViewers(store, BENCH_ADMINS);
 const fake = await FakeSlack.start();
 try {
-  const config: Config = {
-    slack: { botToken: fake.botToken, signingSecret: 'profile-secret', appToken: undefined, apiUrl: fake.apiUrl },
-    port: 0,
-    databaseUrl: store.databaseUrl,
-    redisUrl: BENCH_REDIS_URL,
-    redisPrefix: store.redisPrefix,
-    securityChannelId: SECURITY_CHANNEL,
-    adminUserIds: ADMINS,
-    processRole: 'all',
-    rateLimit: undefined,
-    logLevel: 'info',
-  };
+  const config = benchAppConfig(fake, store);
   const startApp = (name: string) =>
     startChild('app', { BENCH_APP_CONFIG: JSON.stringify(config) }, join(profileDirectory, `${name}.log`), [
       '--cpu-prof',

@@ -8,9 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Config } from '../src/config.js';
 import { FakeSlack } from '../test/support/fake-slack.js';
 import { SlackSender } from '../test/support/slack-requests.js';
+import { BENCH_ADMINS as ADMINS, BENCH_SECURITY_CHANNEL as SECURITY_CHANNEL, BENCH_SIGNING_SECRET as SIGNING_SECRET, benchAppConfig } from './support/app-config.js';
 import { startChild, type ChildServer } from './support/child.js';
 import { BENCH_REDIS_URL, createBenchStore, seedHomeTabViewers, type BenchStore } from './support/database.js';
 import { RunMetrics } from './support/metrics.js';
@@ -27,11 +27,6 @@ import {
   type HomePlan,
   type LoadPlan,
 } from './scenarios/requests.js';
-
-const SIGNING_SECRET = 'bench-signing-secret';
-const SECURITY_CHANNEL = 'CBENCHSECURITY';
-const ADMIN_COUNT = 50;
-const ADMINS = Array.from({ length: ADMIN_COUNT }, (_, index) => `UBENCHADMIN${String(index).padStart(2, '0')}`);
 
 /** Sizes of one benchmark run. */
 interface Plan {
@@ -179,21 +174,7 @@ async function runOnce(run: number, auditStore: BenchStore, auditSeed: Awaited<R
 }
 
 function startApp(fake: FakeSlack, store: BenchStore, name: string): Promise<ChildServer> {
-  const config: Config = {
-    slack: { botToken: fake.botToken, signingSecret: SIGNING_SECRET, appToken: undefined, apiUrl: fake.apiUrl },
-    port: 0,
-    databaseUrl: store.databaseUrl,
-    redisUrl: BENCH_REDIS_URL,
-    redisPrefix: store.redisPrefix,
-    securityChannelId: SECURITY_CHANNEL,
-    adminUserIds: ADMINS,
-    processRole: 'all',
-    // Load comes from a handful of simulated users, far over any per-user limit.
-    rateLimit: undefined,
-    // The default level of `npm start`, so the app pays for its logs as in production.
-    logLevel: 'info',
-  };
-  return startChild('app', { BENCH_APP_CONFIG: JSON.stringify(config) }, logFile(name));
+  return startChild('app', { BENCH_APP_CONFIG: JSON.stringify(benchAppConfig(fake, store)) }, logFile(name));
 }
 
 function target(fake: FakeSlack, child: ChildServer, tag: string) {

@@ -319,7 +319,7 @@ async function seedHomeData(store: BenchStore, home: HomePlan, adminIds: readonl
  * Waits until every message and job is delivered, so the next level does not inherit them.
  * Home refreshes keep to Slack's pace for views.publish and go on in the background.
  */
-async function waitForOutbox(store: BenchStore): Promise<void> {
+export async function waitForOutbox(store: BenchStore): Promise<void> {
   const deadline = Date.now() + OUTBOX_DRAIN_TIMEOUT_MS;
   while ((await countMessageBacklog(store)) > 0) {
     if (Date.now() > deadline) throw new Error(`the outbox did not drain within ${OUTBOX_DRAIN_TIMEOUT_MS} ms`);
