@@ -3,9 +3,14 @@ import type { FakeSlack, RecordedCall } from '../../test/support/fake-slack.js';
 /**
  * Resolves waits for Slack calls that match a key (a user id, a trigger id), timed by the
  * fake's clock when each call arrived. One `expect` consumes one matching call, oldest first.
+ * A call can arrive before its `expect`: the app sends `views.open` right after its ack, and the
+ * fake, in the driver's process, may take that call before the driver reads the ack. Such a
+ * call is kept until an `expect` for its key, or `close`, takes it.
  */
 export class CallTracker {
   private readonly waiting = new Map<string, { sinceMs: number; resolve: (atMs: number) => void }[]>();
+  /** Arrival times of calls that no `expect` was waiting for yet, by key, oldest first. */
+  private readonly early = new Map<string, number[]>();
   private readonly unsubscribe: () => void;
 
   constructor(fake: FakeSlack, method: string, keyOf: (call: RecordedCall) => string | undefined) {
@@ -15,7 +20,10 @@ export class CallTracker {
       if (key === undefined) return;
       const queue = this.waiting.get(key);
       const index = queue?.findIndex((entry) => entry.sinceMs <= call.at) ?? -1;
-      if (queue === undefined || index < 0) return;
+      if (queue === undefined || index < 0) {
+        this.early.set(key, [...(this.early.get(key) ?? []), call.at]);
+        return;
+      }
       const [entry] = queue.splice(index, 1);
       if (queue.length === 0) this.waiting.delete(key);
       entry?.resolve(call.at);
@@ -24,6 +32,13 @@ export class CallTracker {
 
   /** Resolves with the arrival time of the next matching call at or after `sinceMs`, or rejects after `timeoutMs`. */
   expect(key: string, sinceMs: number, timeoutMs: number): Promise<number> {
+    const arrived = this.early.get(key);
+    const index = arrived?.findIndex((atMs) => atMs >= sinceMs) ?? -1;
+    if (arrived !== undefined && index >= 0) {
+      const [atMs] = arrived.splice(index, 1);
+      if (arrived.length === 0) this.early.delete(key);
+      return Promise.resolve(atMs ?? sinceMs);
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no call for ${key} within ${timeoutMs} ms`)), timeoutMs);
       const queue = this.waiting.get(key) ?? [];
@@ -40,6 +55,7 @@ export class CallTracker {
 
   close(): void {
     this.unsubscribe();
+    this.early.clear();
   }
 }
 
