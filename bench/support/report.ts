@@ -94,13 +94,18 @@ async function describeMachine(): Promise<Record<string, string>> {
   const redis = new Redis(BENCH_REDIS_URL, { maxRetriesPerRequest: 3 });
   try {
     const [pg] = await sql<{ server_version: string }[]>`show server_version`;
+    // Settings that change what the figures mean: dead rows left by earlier scenarios stay
+    // until a vacuum, and every commit waits for its WAL flush unless this is off.
+    const settings = await sql<{ name: string; setting: string }[]>`
+      select name, current_setting(name) as setting from pg_settings
+      where name in ('autovacuum', 'synchronous_commit', 'shared_buffers', 'max_connections') order by name`;
     const info = await redis.info('server');
     const versions = PACKAGES.map((name) => `${name} ${readVersion(name)}`).join(', ');
     return {
       cores: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`,
       memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
       node: process.version,
-      postgres: pg?.server_version ?? 'unknown',
+      postgres: `${pg?.server_version ?? 'unknown'} (${settings.map(({ name, setting }) => `${name} ${setting}`).join(', ')})`,
       redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
       packages: versions,
     };
