@@ -23,7 +23,7 @@ export interface ChildServer {
 /** Root of the repository, where `npm run build` writes `dist/`. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Node options of the app, the same as in `npm start` (package.json). */
-const APP_NODE_OPTIONS = ['--max-semi-space-size=4', '--heap-growing-percent=100'];
+const APP_NODE_OPTIONS = ['--heap-growing-percent=100'];
 let appBuilt = false;
 
 /**
