@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FakeSlack } from '../test/support/fake-slack.js';
 import { SlackSender } from '../test/support/slack-requests.js';
-import { BENCH_ADMINS as ADMINS, BENCH_SECURITY_CHANNEL as SECURITY_CHANNEL, BENCH_SIGNING_SECRET as SIGNING_SECRET, benchAppConfig } from './support/app-config.js';
+import {
+  BENCH_ADMINS as ADMINS,
+  BENCH_SECURITY_CHANNEL as SECURITY_CHANNEL,
+  BENCH_SIGNING_SECRET as SIGNING_SECRET,
+  benchAppConfig,
+} from './support/app-config.js';
 import { startChild, type ChildServer } from './support/child.js';
 import { BENCH_REDIS_URL, createBenchStore, seedHomeTabViewers, type BenchStore } from './support/database.js';
 import { RunMetrics } from './support/metrics.js';
