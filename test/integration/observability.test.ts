@@ -12,7 +12,7 @@ import {
 import { captureLog, type CapturedLog } from '../support/log-capture.js';
 
 const ADMIN = 'UADMINOB';
-const [FLOODER, CALM_USER, ACTIVE_USER] = ['UOBFLOOD', 'UOBCALM1', 'UOBACTV1'] as const;
+const [FLOODER, CALM_USER, ACTIVE_USER, RETRIED_USER] = ['UOBFLOOD', 'UOBCALM1', 'UOBACTV1', 'UOBRETR1'] as const;
 const RATE_LIMIT = { requests: 3, windowSeconds: 60 };
 
 let environment: TestEnvironment;
@@ -23,7 +23,7 @@ let log: CapturedLog;
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
-  for (const user of [ADMIN, FLOODER, CALM_USER, ACTIVE_USER]) fake.setUser({ id: user, tz: 'UTC' });
+  for (const user of [ADMIN, FLOODER, CALM_USER, ACTIVE_USER, RETRIED_USER]) fake.setUser({ id: user, tz: 'UTC' });
   log = captureLog('debug');
   app = await startTestApp({ environment, fake, admins: [ADMIN], logger: log.logger, rateLimit: RATE_LIMIT });
 });
@@ -109,6 +109,17 @@ describe('log ids', () => {
       expect(line.outboxId).toEqual(expect.any(Number));
       expect(line.outboxKind).toEqual(expect.any(String));
     }
+  });
+
+  it('a delivery that fails logs its outbox ids', async () => {
+    fake.failNext('chat.postMessage', { status: 500 });
+    const assign = await app.sender.command(ADMIN, `assign <@${RETRIED_USER}> password eligible`);
+    expect(await replyTo(fake, assign.responseUrl)).toContain('eligible');
+    const line = await eventually(async () => log.find('outbox delivery failed; will retry')[0]);
+    expect(line.outboxId).toEqual(expect.any(Number));
+    expect(line.outboxKind).toBe('notice');
+    expect(line.attempt).toBe(1);
+    expect(line.code).toBe('http_500');
   });
 
   it('request lines name the user once', () => {
