@@ -94,8 +94,8 @@ async function describeMachine(): Promise<Record<string, string>> {
   const redis = new Redis(BENCH_REDIS_URL, { maxRetriesPerRequest: 3 });
   try {
     const [pg] = await sql<{ server_version: string }[]>`show server_version`;
-    // Settings that change what the figures mean: dead rows left by earlier scenarios stay
-    // until a vacuum, and every commit waits for its WAL flush unless this is off.
+    // These settings change what the figures mean. Without autovacuum, the dead rows of earlier
+    // scenarios stay, and with synchronous_commit on, every commit waits for its WAL flush.
     const settings = await sql<{ name: string; setting: string }[]>`
       select name, current_setting(name) as setting from pg_settings
       where name in ('autovacuum', 'synchronous_commit', 'shared_buffers', 'max_connections') order by name`;

@@ -1,11 +1,12 @@
 import type { FakeSlack, RecordedCall } from '../../test/support/fake-slack.js';
 
 /**
- * Resolves waits for Slack calls that match a key (a user id, a trigger id), timed by the
- * fake's clock when each call arrived. One `expect` consumes one matching call, oldest first.
- * A call can arrive before its `expect`: the app sends `views.open` right after its ack, and the
- * fake, in the driver's process, may take that call before the driver reads the ack. Such a
- * call is kept until an `expect` for its key, or `close`, takes it.
+ * Waits for Slack calls that match a key (a user id, a trigger id) and reports when each call
+ * arrived at the fake. One `expect` consumes one matching call, oldest first.
+ *
+ * A call can arrive before its `expect`, because the app sends `views.open` right after its ack
+ * and the fake, in the driver's process, may take that call before the driver reads the ack.
+ * Such a call is kept until an `expect` for its key takes it, or until `close`.
  */
 export class CallTracker {
   private readonly waiting = new Map<string, { sinceMs: number; resolve: (atMs: number) => void }[]>();
@@ -21,7 +22,9 @@ export class CallTracker {
       const queue = this.waiting.get(key);
       const index = queue?.findIndex((entry) => entry.sinceMs <= call.at) ?? -1;
       if (queue === undefined || index < 0) {
-        this.early.set(key, [...(this.early.get(key) ?? []), call.at]);
+        const arrived = this.early.get(key);
+        if (arrived === undefined) this.early.set(key, [call.at]);
+        else arrived.push(call.at);
         return;
       }
       const [entry] = queue.splice(index, 1);

@@ -158,8 +158,8 @@ export class OutboxDispatcher {
 
   private async deliverOne(delivery: OutboxDelivery): Promise<void> {
     const fields = { outboxId: delivery.id, outboxKind: delivery.item.kind, attempt: delivery.attempts };
-    // The logger's mixin adds these fields to every line written in the scope, so no child
-    // logger is built per row: building one added about 4 % to the time a wave's DMs took.
+    // The logger's mixin adds these fields to every line written in this scope, so no child
+    // logger is built per row. Building one made a catch-up's DMs about 4 % slower.
     await runWithLogFields(fields, async () => {
       try {
         await withTimeout(this.deliver(delivery), DELIVERY_TIMEOUT_MS, 'delivery');

@@ -111,7 +111,7 @@ describe('log ids', () => {
     }
   });
 
-  it('a delivery that fails logs its outbox ids', async () => {
+  it('failed delivery logs outbox ids', async () => {
     fake.failNext('chat.postMessage', { status: 500 });
     const assign = await app.sender.command(ADMIN, `assign <@${RETRIED_USER}> password eligible`);
     expect(await replyTo(fake, assign.responseUrl)).toContain('eligible');
