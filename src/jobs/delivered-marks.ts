@@ -55,11 +55,13 @@ export class DeliveredMarks {
   // lease ends, so giving up early turns a Postgres blip into a duplicate message.
   private async flush(batch: Waiter[]): Promise<void> {
     const ids = batch.map((waiter) => waiter.id);
+    // A burst marks thousands of rows at once. One array parameter keeps the statement the same
+    // for any batch, cheap to build and clear of the 65,535-parameter limit.
     for (let attempt = 1; ; attempt++) {
       try {
         await this.db.execute(sql`
           update outbox set delivered_at = now(), locked_until = null
-          where id = any(${idArray(ids)}::bigint[])`);
+          where id = any(${sql.param(ids)}::bigint[])`);
         return;
       } catch (error) {
         if (attempt === 1) {
@@ -76,12 +78,4 @@ export class DeliveredMarks {
       }
     }
   }
-}
-
-/**
- * Formats outbox ids as one Postgres array literal. A burst marks thousands of rows at once, and
- * one parameter keeps the statement cheap to build and clear of the 65,535-parameter limit.
- */
-function idArray(ids: readonly number[]): string {
-  return `{${ids.join(',')}}`;
 }

@@ -283,10 +283,7 @@ export class HomeRefresher {
       }
       await tx.execute(sql`
         update outbox set delivered_at = now(), locked_until = null
-        where id in (${sql.join(
-          rowIds.map((id) => sql`${id}`),
-          sql`, `,
-        )})`);
+        where id = any(${sql.param(rowIds)}::bigint[])`);
     });
   }
 
@@ -294,10 +291,7 @@ export class HomeRefresher {
     const delayMs = FIRST_RETRY_DELAY_MS * 2 ** Math.min(attempts - 1, 8);
     await this.db.execute(sql`
       update outbox set locked_until = null, available_at = now() + make_interval(secs => ${delayMs / 1000})
-      where id in (${sql.join(
-        rowIds.map((id) => sql`${id}`),
-        sql`, `,
-      )})`);
+      where id = any(${sql.param(rowIds)}::bigint[])`);
   }
 
   private async sleep(ms: number): Promise<void> {

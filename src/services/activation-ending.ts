@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lte } from 'drizzle-orm';
+import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { activations, roles } from '../../db/schema.js';
 import type { Executor, Transaction } from '../../db/client.js';
 import { appendAudit, appendAuditBatch, SYSTEM_ACTOR, type AuditInput } from './audit.js';
@@ -223,7 +223,12 @@ function endedNotice(
 }
 
 async function readRoleNames(tx: Transaction, roleIds: string[]): Promise<Map<string, string>> {
-  const rows = await tx.select({ id: roles.id, name: roles.name }).from(roles).where(inArray(roles.id, roleIds));
+  // One array parameter keeps the statement the same for any number of roles, so each
+  // connection prepares it once.
+  const rows = await tx
+    .select({ id: roles.id, name: roles.name })
+    .from(roles)
+    .where(sql`${roles.id} = any(${sql.param(roleIds)}::uuid[])`);
   return new Map(rows.map((row) => [row.id, row.name]));
 }
 
