@@ -28,6 +28,11 @@ interface ConnectOptions {
   /** Connection pool size. */
   maxConnections?: number;
   onNotice?: (notice: postgres.Notice) => void;
+  /**
+   * Named prepared statements, on by default. Without them each query with parameters costs two
+   * round trips, so turn them off only behind a pooler that cannot keep them.
+   */
+  preparedStatements?: boolean;
 }
 
 /** Opens a pool on `url`. Timestamps come back as `Date` because every column is timestamptz. */
@@ -39,6 +44,12 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     // A dead server must fail a query quickly instead of queueing it for ever, so that a
     // command can still be answered within Slack's 3 seconds.
     idle_timeout: 60,
+    // A prepared statement is parsed once per connection and then runs in one round trip, and
+    // queries issued together share one. Unprepared queries take two (patches/README.md).
+    prepare: options.preparedStatements ?? true,
+    // Each run is still planned with its own values, as an unprepared query is. A generic plan
+    // lasts as long as the connection, even when it was made while a table was still small.
+    connection: { plan_cache_mode: 'force_custom_plan' },
   });
   const db = drizzle(sql, { schema });
   return {

@@ -58,6 +58,10 @@ const envSchema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL such as postgres://localhost:5432/pim')
         .default(DEFAULT_DATABASE_URL),
     ),
+    DATABASE_PREPARED_STATEMENTS: z.preprocess(
+      emptyAsUndefined,
+      z.enum(['on', 'off'], { error: 'must be on or off (off only behind a pooler that cannot keep prepared statements)' }).default('on'),
+    ),
     REDIS_URL: z.preprocess(
       emptyAsUndefined,
       z
@@ -138,6 +142,8 @@ export interface Config {
   };
   port: number;
   databaseUrl: string;
+  /** Named prepared statements on the app's Postgres connections (`DATABASE_PREPARED_STATEMENTS`). */
+  databasePreparedStatements: boolean;
   redisUrl: string;
   redisPrefix: string;
   securityChannelId: string | undefined;
@@ -217,6 +223,7 @@ export function loadConfig(env: Record<string, string | undefined>): ConfigResul
       },
       port: value.PORT,
       databaseUrl: value.DATABASE_URL,
+      databasePreparedStatements: value.DATABASE_PREPARED_STATEMENTS === 'on',
       redisUrl: value.REDIS_URL,
       redisPrefix: value.PIM_REDIS_PREFIX,
       securityChannelId: value.PIM_SECURITY_CHANNEL,

@@ -75,7 +75,7 @@ export class StartupError extends Error {
  */
 export async function startRuntime(config: Config, clock: Clock, logger: Logger): Promise<Runtime> {
   await prepareDatabase(config.databaseUrl, logger);
-  const database = connectDatabase(config.databaseUrl);
+  const database = connectDatabase(config.databaseUrl, { preparedStatements: config.databasePreparedStatements });
   const stopper = new Stopper(logger);
   stopper.add('postgres', () => database.close());
   const redis = await openRedis(config, logger).catch(async (error: unknown) => {

@@ -18,6 +18,7 @@ export function benchAppConfig(fake: FakeSlack, store: BenchStore): Config {
     slack: { botToken: fake.botToken, signingSecret: BENCH_SIGNING_SECRET, appToken: undefined, apiUrl: fake.apiUrl },
     port: 0,
     databaseUrl: store.databaseUrl,
+    databasePreparedStatements: true,
     redisUrl: BENCH_REDIS_URL,
     redisPrefix: store.redisPrefix,
     securityChannelId: BENCH_SECURITY_CHANNEL,

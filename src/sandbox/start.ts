@@ -65,6 +65,7 @@ export async function startSandbox(config: SandboxConfig, clock: Clock, logger: 
     // The app listens on a free loopback port behind the sandbox server.
     port: 0,
     databaseUrl: config.databaseUrl,
+    databasePreparedStatements: true,
     redisUrl: config.redisUrl,
     redisPrefix: config.redisPrefix,
     securityChannelId: SECURITY_CHANNEL_ID,

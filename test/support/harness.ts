@@ -101,6 +101,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     },
     port: 0,
     databaseUrl: options.environment.databaseUrl,
+    databasePreparedStatements: true,
     redisUrl: options.environment.redisUrl,
     redisPrefix: options.environment.redisPrefix,
     securityChannelId: 'securityChannelId' in options ? options.securityChannelId : SECURITY_CHANNEL,

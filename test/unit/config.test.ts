@@ -58,4 +58,17 @@ describe('loadConfig', () => {
 
     expect(loaded).toMatchObject({ ok: true, mode: 'slack', config: { slack: { botToken: 'xoxb-1' } } });
   });
+
+  it('uses prepared statements unless DATABASE_PREPARED_STATEMENTS is off', () => {
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+
+    expect(loadConfig(slack)).toMatchObject({ ok: true, config: { databasePreparedStatements: true } });
+    expect(loadConfig({ ...slack, DATABASE_PREPARED_STATEMENTS: 'off' })).toMatchObject({
+      ok: true,
+      config: { databasePreparedStatements: false },
+    });
+    const wrong = loadConfig({ ...slack, DATABASE_PREPARED_STATEMENTS: 'false' });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.ok ? '' : wrong.problems.join('\n')).toContain('DATABASE_PREPARED_STATEMENTS: must be on or off');
+  });
 });
