@@ -118,11 +118,13 @@ export class OutboxDispatcher {
         while (!this.stopped) {
           const claimed = await this.claim();
           this.drainFailures.recovered();
-          if (claimed.length === 0) break;
           for (const delivery of claimed) {
             const delivering: Promise<void> = this.deliverOne(delivery).finally(() => inFlight.delete(delivering));
             inFlight.add(delivering);
           }
+          // A short batch took every ready row that no other process holds, so claiming again at
+          // once would come back empty. Rows committed since send a NOTIFY, which sets `drainAgain`.
+          if (claimed.length < CLAIM_BATCH_SIZE) break;
           while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
         }
         // Rows written meanwhile are claimed after the rows in hand, or after a pause when one of
