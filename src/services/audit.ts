@@ -61,23 +61,35 @@ export async function appendAuditBatch(tx: Transaction, inputs: readonly AuditIn
 /**
  * Appends an event to the hash chain inside the caller's transaction. Call it last in the
  * transaction: the chain lock is held until commit, and every auditing transaction waits for it.
+ *
+ * The lock and the INSERT go out in one round trip. Postgres runs them in order, and in READ
+ * COMMITTED the INSERT takes its snapshot when it starts, after the lock is granted, so it reads
+ * the hash of the event that the previous lock holder committed. It computes the new hash
+ * exactly as {@link hashAuditRecord} does, from the canonical JSON built here.
  */
 export async function appendAudit(tx: Transaction, input: AuditInput): Promise<void> {
-  const prevHash = await lockChainAndReadLastHash(tx);
   const record = toRecord(input);
-  await tx.insert(auditEvents).values({
-    ...record,
-    occurredAt: input.occurredAt,
-    prevHash,
-    hash: hashAuditRecord(prevHash, record),
-  });
+  await Promise.all([
+    tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`),
+    tx.execute(sql`
+      with last as (
+        select coalesce((select hash from ${auditEvents} order by id desc limit 1), ${GENESIS_HASH}) as hash)
+      insert into ${auditEvents}
+        (occurred_at, actor_id, action, target_type, target_id, role_id, subject_user_id, reason, before, after, prev_hash, hash)
+      select r."occurredAt", r."actorId", r.action, r."targetType", r."targetId", r."roleId", r."subjectUserId",
+        r.reason, r.before, r.after, last.hash,
+        encode(sha256(convert_to(last.hash || chr(10) || ${canonicalize(record)}, 'UTF8')), 'hex')
+      from last, jsonb_to_record(${JSON.stringify(record)}::jsonb) as r(
+        "occurredAt" timestamptz, "actorId" text, action text, "targetType" text, "targetId" text, "roleId" uuid,
+        "subjectUserId" text, reason text, before jsonb, after jsonb
+      )`),
+  ]);
 }
 
 /**
  * Takes the chain lock until the transaction ends and returns the hash of the last event. Both
- * statements go out in one round trip. Postgres runs them in order, and in READ COMMITTED the
- * SELECT takes its snapshot when it starts, after the lock is granted, so it returns the event of
- * the transaction that held the lock before.
+ * statements go out in one round trip, and the SELECT reads the last hash after the lock is
+ * granted, as the INSERT of {@link appendAudit} does.
  */
 async function lockChainAndReadLastHash(tx: Transaction): Promise<string> {
   const [, [last]] = await Promise.all([

@@ -114,6 +114,38 @@ describe('audit trail', () => {
     expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
   });
 
+  it('concurrent appends keep one chain', async () => {
+    const { appendAudit } = await import('../../src/services/audit.js');
+    const occurredAt = new Date('2026-03-02T08:00:00.123Z');
+    // Twenty transactions at once, with text that UTF-8 encodes in two to four bytes, so the
+    // hash that Postgres computes is checked against the one the verifier computes.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        app.runtime.context.db.transaction((tx) =>
+          appendAudit(tx, {
+            occurredAt,
+            actorId: ADMIN,
+            action: 'test.concurrent',
+            targetType: 'user',
+            targetId: `concurrent-${index}`,
+            reason: `ünïcode ✓ 🔐 line\nbreak "${index}"`,
+            before: index % 2 === 0 ? null : { nested: { list: [index, 'two', null], flag: true } },
+          }),
+        ),
+      ),
+    );
+
+    const rows = await app.sql<{ target_id: string; reason: string; before: unknown }[]>`
+      select target_id, reason, before from audit_events where action = 'test.concurrent' order by id`;
+    expect(rows).toHaveLength(20);
+    expect(new Set(rows.map((row) => row.target_id)).size).toBe(20);
+    const withBefore = rows.find((row) => row.target_id === 'concurrent-1');
+    expect(withBefore?.reason).toBe('ünïcode ✓ 🔐 line\nbreak "1"');
+    expect(withBefore?.before).toEqual({ nested: { list: [1, 'two', null], flag: true } });
+    expect(rows.find((row) => row.target_id === 'concurrent-0')?.before).toBeNull();
+    expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
+  });
+
   it('rejects UPDATE and DELETE at the database', async () => {
     await expect(app.sql`update audit_events set reason = 'edited' where id = 1`).rejects.toThrow(/append-only/);
     await expect(app.sql`delete from audit_events where id = 1`).rejects.toThrow(/append-only/);
