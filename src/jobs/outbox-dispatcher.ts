@@ -17,7 +17,7 @@ const CLAIM_BATCH_SIZE = 50;
  * Rows being delivered at once. The dispatcher claims the next batch as soon as a batch's worth
  * of room frees up, so one slow call does not hold back the rows claimed with it.
  */
-const MAX_IN_FLIGHT = 2 * CLAIM_BATCH_SIZE;
+export const MAX_IN_FLIGHT = 2 * CLAIM_BATCH_SIZE;
 /**
  * Maximum wait for the rows in hand before rows written meanwhile are claimed. Claiming after
  * the rows in hand groups a burst into few claims, but a hung call would delay every row written
@@ -116,6 +116,9 @@ export class OutboxDispatcher {
       do {
         this.drainAgain = false;
         while (!this.stopped) {
+          // Checked before every claim, also when a NOTIFY restarts the drain, so that no more
+          // than MAX_IN_FLIGHT rows are ever being delivered.
+          while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
           const claimed = await this.claim();
           this.drainFailures.recovered();
           for (const delivery of claimed) {
@@ -125,7 +128,6 @@ export class OutboxDispatcher {
           // A short batch took every ready row that no other process holds, so claiming again at
           // once would come back empty. Rows committed since send a NOTIFY, which sets `drainAgain`.
           if (claimed.length < CLAIM_BATCH_SIZE) break;
-          while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
         }
         // Rows written meanwhile are claimed after the rows in hand, or after a pause when one of
         // those hangs, so a slow Slack call delays them by DELIVERY_WAIT_SLICE_MS at most.

@@ -1,13 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../../db/client.js';
 import { DeliveredMarks } from '../../src/jobs/delivered-marks.js';
-import { OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
+import { MAX_IN_FLIGHT, OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
 import { createLogger } from '../../src/logger.js';
 import { OUTBOX_CHANNEL } from '../../src/services/outbox.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from '../support/harness.js';
 
 // More rows than one claim takes, so the tests see several claims.
 const BURST_ROWS = 250;
+// Commits smaller than one claim, each with its NOTIFY and far enough apart to be claimed on
+// their own, that together exceed the dispatcher's in-flight cap.
+const TRICKLE_COMMITS = 6;
+const TRICKLE_ROWS_PER_COMMIT = 45;
+const TRICKLE_GAP_MS = 250;
 // More ids than Postgres accepts bind parameters in one statement (65,535).
 const MARKED_AT_ONCE = 70_000;
 
@@ -92,6 +97,32 @@ describe('outbox dispatcher', () => {
     expect(delivered).toHaveLength(2);
     releaseSlow();
     await eventually(async () => ((await countUndelivered()) === 0 ? true : undefined));
+  });
+
+  it('caps deliveries in flight under a trickle', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const delivered: number[] = [];
+    // Each delivery takes over a second, like a slow Slack, while small commits keep arriving.
+    await startDispatcher(async (delivery) => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      inFlight -= 1;
+      delivered.push(delivery.id);
+    });
+    for (let commit = 0; commit < TRICKLE_COMMITS; commit++) {
+      await insertNotices(TRICKLE_ROWS_PER_COMMIT);
+      await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+      await new Promise((resolve) => setTimeout(resolve, TRICKLE_GAP_MS));
+    }
+
+    const total = TRICKLE_COMMITS * TRICKLE_ROWS_PER_COMMIT;
+    await eventually(async () => ((await countUndelivered()) === 0 ? true : undefined));
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+    expect(delivered).toHaveLength(total);
+    expect(new Set(delivered).size).toBe(total);
   });
 
   it('marks more ids than the parameter limit', async () => {
