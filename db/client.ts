@@ -37,6 +37,7 @@ interface ConnectOptions {
 
 /** Opens a pool on `url`. Timestamps come back as `Date` because every column is timestamptz. */
 export function connectDatabase(url: string, options: ConnectOptions = {}): DatabaseHandle {
+  const prepare = options.preparedStatements ?? true;
   const sql = postgres(url, {
     max: options.maxConnections ?? 10,
     onnotice: options.onNotice ?? (() => undefined),
@@ -46,10 +47,12 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     idle_timeout: 60,
     // A prepared statement is parsed once per connection and then runs in one round trip, and
     // queries issued together share one. Unprepared queries take two (patches/README.md).
-    prepare: options.preparedStatements ?? true,
+    prepare,
     // Each run is still planned with its own values, as an unprepared query is. A generic plan
     // lasts as long as the connection, even when it was made while a table was still small.
-    connection: { plan_cache_mode: 'force_custom_plan' },
+    // Unprepared queries need no such setting, and PgBouncer rejects a start-up parameter it
+    // does not track, so it is sent only with prepared statements.
+    connection: prepare ? { plan_cache_mode: 'force_custom_plan' } : {},
   });
   const db = drizzle(sql, { schema });
   return {

@@ -67,6 +67,9 @@ describe('Postgres client', () => {
 
       expect(found).toEqual([]);
       expect(await preparedCount(database, 'off-marker')).toBe(0);
+      // Postgres's default, so that a pooler is sent no start-up parameter it might reject.
+      const [mode] = await database.db.execute<{ plan_cache_mode: string }>(sql`show plan_cache_mode`);
+      expect(mode?.plan_cache_mode).toBe('auto');
     });
   });
 });
