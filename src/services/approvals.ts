@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lte, ne, or } from 'drizzle-orm';
+import { and, desc, eq, gte, lte, ne, or, sql } from 'drizzle-orm';
 import { activations, approvalApprovers, approvalMessages, roles } from '../../db/schema.js';
 import type { Executor, Transaction } from '../../db/client.js';
 import type { ActivationCheck } from '../domain/activation.js';
@@ -73,9 +73,13 @@ export async function fileRequest(
     requestExpiresAt: expiresAt,
     nextReminderAt: firstReminder,
   });
-  await tx
-    .insert(approvalApprovers)
-    .values(approvers.map((approver) => ({ activationId: activation.id, approverId: approver.userId, source: approver.source })));
+  // Two array parameters keep the statement the same for any number of approvers, so each
+  // connection prepares it once.
+  await tx.execute(sql`
+    insert into ${approvalApprovers} (activation_id, approver_id, source)
+    select ${activation.id}, approver.id, approver.source
+    from unnest(${sql.param(approvers.map((approver) => approver.userId))}::text[],
+      ${sql.param(approvers.map((approver) => approver.source))}::text[]) as approver(id, source)`);
 
   const approverIds = approvers.map((approver) => approver.userId);
   const items: OutboxItem[] = approverIds.map((approverId) => ({

@@ -1,4 +1,5 @@
-import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { z } from 'zod';
 import { assignments, roles } from '../../db/schema.js';
 import type { Executor } from '../../db/client.js';
 import { endNoticesAlreadyDue } from '../domain/assignment-ending.js';
@@ -11,6 +12,8 @@ import { appendAudit } from './audit.js';
 import type { ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
+
+const ASSIGNMENT_ID = z.uuid();
 
 /** A permanent active assignment, the standing access the security wizard removes. */
 export interface PermanentAssignment {
@@ -54,13 +57,16 @@ export async function convertToEligible(
   if (request.assignmentIds.length === 0) {
     throw new UserError('nothing_selected', 'Choose at least one assignment to make eligible.');
   }
+  // The ids come from a submitted form, which a client can forge. Anything but a UUID names no
+  // assignment and is counted as skipped.
+  const ids = request.assignmentIds.filter((id) => ASSIGNMENT_ID.safeParse(id).success);
   return context.db.transaction(async (tx) => {
     await requireActivePra(tx, request.actorId, now, 'run the security wizard');
     const chosen = await tx
       .select({ assignment: assignments, settings: roles.settings, roleName: roles.name })
       .from(assignments)
       .innerJoin(roles, eq(roles.id, assignments.roleId))
-      .where(inArray(assignments.id, [...request.assignmentIds]));
+      .where(sql`${assignments.id} = any(${sql.param(ids)}::uuid[])`);
     const items: OutboxItem[] = [];
     let converted = 0;
     for (const { assignment, settings, roleName } of chosen) {

@@ -263,11 +263,15 @@ describe('security wizard', () => {
     const result = await app.sender.submitView(ADMIN, {
       callbackId: 'admin_setup',
       values: {
-        assignments: { value: { type: 'multi_static_select', selected_options: [{ value: row?.id }] } },
+        // The second option is forged: no form offers it, and it is not a UUID.
+        assignments: {
+          value: { type: 'multi_static_select', selected_options: [{ value: row?.id }, { value: "x'); drop table roles; --" }] },
+        },
         reason: { value: { type: 'plain_text_input', value: 'Security wizard' } },
       },
     });
     expect(JSON.stringify(result.json)).toContain('1 assignment(s) are now eligible');
+    expect(JSON.stringify(result.json)).toContain('1 had changed meanwhile');
     const [after] = await app.sql<{ kind: string }[]>`select kind from assignments where id = ${row?.id ?? ''}`;
     expect(after?.kind).toBe('eligible');
     expect(await auditCount('assignment.made_eligible', row?.id)).toBe(1);
