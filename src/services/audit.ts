@@ -62,10 +62,11 @@ export async function appendAuditBatch(tx: Transaction, inputs: readonly AuditIn
  * Appends an event to the hash chain inside the caller's transaction. Call it last in the
  * transaction: the chain lock is held until commit, and every auditing transaction waits for it.
  *
- * The lock and the INSERT go out in one round trip. Postgres runs them in order, and in READ
- * COMMITTED the INSERT takes its snapshot when it starts, after the lock is granted, so it reads
- * the hash of the event that the previous lock holder committed. It computes the new hash
- * exactly as {@link hashAuditRecord} does, from the canonical JSON built here.
+ * The lock and the INSERT go out together: in one round trip once the connection has prepared
+ * both. Postgres runs them in order, and in READ COMMITTED the INSERT takes its snapshot when it
+ * starts, after the lock is granted, so it reads the hash of the event that the previous lock
+ * holder committed. It computes the new hash exactly as {@link hashAuditRecord} does, from the
+ * canonical JSON built here.
  */
 export async function appendAudit(tx: Transaction, input: AuditInput): Promise<void> {
   const record = toRecord(input);
@@ -111,14 +112,32 @@ export function hashAuditRecord(prevHash: string, record: Record<string, unknown
 function toRecord(input: AuditInput) {
   return {
     occurredAt: input.occurredAt.toISOString(),
-    actorId: input.actorId,
+    actorId: wellFormed(input.actorId),
     action: input.action,
     targetType: input.targetType,
-    targetId: input.targetId,
+    targetId: wellFormed(input.targetId),
     roleId: input.roleId ?? null,
-    subjectUserId: input.subjectUserId ?? null,
-    reason: input.reason ?? null,
-    before: input.before ?? null,
-    after: input.after ?? null,
+    subjectUserId: input.subjectUserId === undefined || input.subjectUserId === null ? null : wellFormed(input.subjectUserId),
+    reason: input.reason === undefined || input.reason === null ? null : wellFormed(input.reason),
+    before: wellFormedJson(input.before ?? null),
+    after: wellFormedJson(input.after ?? null),
   };
+}
+
+// A lone UTF-16 surrogate has no UTF-8 form: Postgres would store text with U+FFFD instead, and
+// reject it inside JSON. Replacing it first keeps the stored event and its hashed text the same.
+const LONE_SURROGATE = /\p{Surrogate}/gu;
+
+function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** Returns `value` with every string in it, keys included, well-formed; other values stay. */
+function wellFormedJson(value: unknown): unknown {
+  if (typeof value === 'string') return wellFormed(value);
+  if (Array.isArray(value)) return value.map(wellFormedJson);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [wellFormed(key), wellFormedJson(item)]));
+  }
+  return value;
 }

@@ -146,6 +146,31 @@ describe('audit trail', () => {
     expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
   });
 
+  it('stores lone surrogates as U+FFFD', async () => {
+    const { appendAudit, appendAuditBatch } = await import('../../src/services/audit.js');
+    // A Slack payload can carry a lone UTF-16 surrogate as a JSON escape; UTF-8 has no form for it.
+    const input = {
+      occurredAt: new Date('2026-03-03T08:00:00.000Z'),
+      actorId: ADMIN,
+      action: 'test.surrogate',
+      targetType: 'user' as const,
+      targetId: 'surrogate-\ud800',
+      reason: 'high \ud800 alone, low \udc00 alone, pair \ud83d\udd10',
+      after: { ['key\udbff']: ['item \udfff'] },
+    };
+    await app.runtime.context.db.transaction((tx) => appendAudit(tx, input));
+    await app.runtime.context.db.transaction((tx) => appendAuditBatch(tx, [{ ...input, targetId: 'surrogate-batch' }]));
+
+    const rows = await app.sql<{ target_id: string; reason: string; after: unknown }[]>`
+      select target_id, reason, after from audit_events where action = 'test.surrogate' order by id`;
+    expect(rows.map((row) => row.target_id)).toEqual(['surrogate-\ufffd', 'surrogate-batch']);
+    for (const row of rows) {
+      expect(row.reason).toBe('high \ufffd alone, low \ufffd alone, pair \u{1f510}');
+      expect(row.after).toEqual({ ['key\ufffd']: ['item \ufffd'] });
+    }
+    expect((await verifyAuditChain(app.runtime.context.db)).ok).toBe(true);
+  });
+
   it('rejects UPDATE and DELETE at the database', async () => {
     await expect(app.sql`update audit_events set reason = 'edited' where id = 1`).rejects.toThrow(/append-only/);
     await expect(app.sql`delete from audit_events where id = 1`).rejects.toThrow(/append-only/);
