@@ -45,13 +45,11 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     // A dead server must fail a query quickly instead of queueing it for ever, so that a
     // command can still be answered within Slack's 3 seconds.
     idle_timeout: 60,
-    // A prepared statement is parsed once per connection and then runs in one round trip, and
-    // queries issued together share one. Unprepared queries take two (patches/README.md).
+    // Parsed once per connection, a prepared statement runs in one round trip, shared by queries
+    // issued together. Unprepared, a query with parameters takes two (patches/README.md).
     prepare,
-    // Each run is still planned with its own values, as an unprepared query is. A generic plan
-    // lasts as long as the connection, even when it was made while a table was still small.
-    // Unprepared queries need no such setting, and PgBouncer rejects a start-up parameter it
-    // does not track, so it is sent only with prepared statements.
+    // Plans each run with its values, since a generic plan outlives the small table it was made
+    // for. Sent only with prepared statements: PgBouncer rejects unknown start-up parameters.
     connection: prepare ? { plan_cache_mode: 'force_custom_plan' } : {},
   });
   const db = drizzle(sql, { schema });

@@ -62,11 +62,9 @@ export async function appendAuditBatch(tx: Transaction, inputs: readonly AuditIn
  * Appends an event to the hash chain inside the caller's transaction. Call it last in the
  * transaction: the chain lock is held until commit, and every auditing transaction waits for it.
  *
- * The lock and the INSERT go out together: in one round trip once the connection has prepared
- * both. Postgres runs them in order, and in READ COMMITTED the INSERT takes its snapshot when it
- * starts, after the lock is granted, so it reads the hash of the event that the previous lock
- * holder committed. It computes the new hash exactly as {@link hashAuditRecord} does, from the
- * canonical JSON built here.
+ * The lock and the INSERT go out together, in one round trip once the connection has prepared
+ * both. The INSERT starts after the lock is granted, so in READ COMMITTED it reads the hash that
+ * the previous lock holder committed, and it hashes as {@link hashAuditRecord} does.
  */
 export async function appendAudit(tx: Transaction, input: AuditInput): Promise<void> {
   const record = toRecord(input);
@@ -109,35 +107,29 @@ export function hashAuditRecord(prevHash: string, record: Record<string, unknown
     .digest('hex');
 }
 
+// A lone UTF-16 surrogate has no UTF-8 form. Sent to Postgres it becomes U+FFFD in text and is
+// rejected inside JSON, so every string is made well-formed first and stored and hashed text agree.
 function toRecord(input: AuditInput) {
   return {
     occurredAt: input.occurredAt.toISOString(),
-    actorId: wellFormed(input.actorId),
+    actorId: input.actorId.toWellFormed(),
     action: input.action,
     targetType: input.targetType,
-    targetId: wellFormed(input.targetId),
+    targetId: input.targetId.toWellFormed(),
     roleId: input.roleId ?? null,
-    subjectUserId: input.subjectUserId === undefined || input.subjectUserId === null ? null : wellFormed(input.subjectUserId),
-    reason: input.reason === undefined || input.reason === null ? null : wellFormed(input.reason),
+    subjectUserId: input.subjectUserId?.toWellFormed() ?? null,
+    reason: input.reason?.toWellFormed() ?? null,
     before: wellFormedJson(input.before ?? null),
     after: wellFormedJson(input.after ?? null),
   };
 }
 
-// A lone UTF-16 surrogate has no UTF-8 form: Postgres would store text with U+FFFD instead, and
-// reject it inside JSON. Replacing it first keeps the stored event and its hashed text the same.
-const LONE_SURROGATE = /\p{Surrogate}/gu;
-
-function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD');
-}
-
-/** Returns `value` with every string in it, keys included, well-formed; other values stay. */
+/** Returns `value` with every string in it, keys included, made well-formed; other values stay. */
 function wellFormedJson(value: unknown): unknown {
-  if (typeof value === 'string') return wellFormed(value);
+  if (typeof value === 'string') return value.toWellFormed();
   if (Array.isArray(value)) return value.map(wellFormedJson);
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [wellFormed(key), wellFormedJson(item)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.toWellFormed(), wellFormedJson(item)]));
   }
   return value;
 }

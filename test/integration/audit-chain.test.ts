@@ -117,8 +117,7 @@ describe('audit trail', () => {
   it('concurrent appends keep one chain', async () => {
     const { appendAudit } = await import('../../src/services/audit.js');
     const occurredAt = new Date('2026-03-02T08:00:00.123Z');
-    // Twenty transactions at once, with text that UTF-8 encodes in two to four bytes, so the
-    // hash that Postgres computes is checked against the one the verifier computes.
+    // Two- to four-byte UTF-8 text, so the hash Postgres computes is checked against the verifier's.
     await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
         app.runtime.context.db.transaction((tx) =>
@@ -148,7 +147,7 @@ describe('audit trail', () => {
 
   it('stores lone surrogates as U+FFFD', async () => {
     const { appendAudit, appendAuditBatch } = await import('../../src/services/audit.js');
-    // A Slack payload can carry a lone UTF-16 surrogate as a JSON escape; UTF-8 has no form for it.
+    // A Slack payload can carry a lone UTF-16 surrogate as a JSON escape, which UTF-8 cannot encode.
     const input = {
       occurredAt: new Date('2026-03-03T08:00:00.000Z'),
       actorId: ADMIN,

@@ -48,7 +48,7 @@ describe('Postgres client', () => {
     });
   });
 
-  it('lists of any length share one statement', async () => {
+  it('any list length, one statement', async () => {
     await withOneConnection(true, async (database) => {
       for (const ids of [[1], [1, 2, 3], Array.from({ length: 500 }, (_, index) => index)]) {
         const rows = await database.db.execute<{ count: number }>(
@@ -67,7 +67,7 @@ describe('Postgres client', () => {
 
       expect(found).toEqual([]);
       expect(await preparedCount(database, 'off-marker')).toBe(0);
-      // Postgres's default, so that a pooler is sent no start-up parameter it might reject.
+      // The server's default: no start-up parameter is sent that a pooler might reject.
       const [mode] = await database.db.execute<{ plan_cache_mode: string }>(sql`show plan_cache_mode`);
       expect(mode?.plan_cache_mode).toBe('auto');
     });

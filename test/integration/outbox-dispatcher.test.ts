@@ -92,7 +92,7 @@ describe('outbox dispatcher', () => {
     await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
 
     await eventually(async () => (delivered.includes('ULATER') ? true : undefined), 5_000);
-    // Its row is marked delivered just after the call returns; the slow one's stays owed.
+    // Its row is marked delivered just after the call returns. The slow one's stays owed.
     await eventually(async () => ((await countUndelivered()) === 1 ? true : undefined), 5_000);
     expect(delivered).toHaveLength(2);
     releaseSlow();
