@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lte, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, lte, ne, or, sql } from 'drizzle-orm';
 import { activations, approvalApprovers, approvalMessages, roles } from '../../db/schema.js';
 import type { Executor, Transaction } from '../../db/client.js';
 import type { ActivationCheck } from '../domain/activation.js';
@@ -141,7 +141,7 @@ export async function approveRequest(
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now);
-    if (pending.status !== 'pending_approval') throw alreadyDecided(pending, request.approverId);
+    requireDecidable(pending, request.approverId, now);
     if ((await findAssignmentInForce(tx, role.id, pending.userId, now)) === undefined) {
       throw new UserError(
         'not_eligible',
@@ -162,11 +162,11 @@ export async function approveRequest(
           decidedAt: now,
           nextReminderAt: null,
         })
-        .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval')))
+        .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval'), gt(activations.requestExpiresAt, now)))
         .returning(),
       listApproverIds(tx, pending.id),
     ]);
-    if (approved === undefined) throw alreadyDecided(await readActivation(tx, pending.id), request.approverId);
+    if (approved === undefined) throw notDecidable(await readActivation(tx, pending.id), request.approverId, now);
 
     // Sent in one round trip. Postgres runs the outbox insert first, so the chain lock is still
     // taken last.
@@ -204,7 +204,7 @@ export async function denyRequest(
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now);
-    if (pending.status !== 'pending_approval') throw alreadyDecided(pending, request.approverId);
+    requireDecidable(pending, request.approverId, now);
     const [denied] = await tx
       .update(activations)
       .set({
@@ -216,9 +216,9 @@ export async function denyRequest(
         endedBy: request.approverId,
         nextReminderAt: null,
       })
-      .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval')))
+      .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval'), gt(activations.requestExpiresAt, now)))
       .returning();
-    if (denied === undefined) throw alreadyDecided(await readActivation(tx, pending.id), request.approverId);
+    if (denied === undefined) throw notDecidable(await readActivation(tx, pending.id), request.approverId, now);
 
     await closeRequest(tx, role, denied, { outcome: 'denied', actorId: request.approverId, reason, now });
     return { activation: denied, role };
@@ -522,9 +522,32 @@ async function closeRequest(
   });
 }
 
-/** Throws `already_decided`, saying who decided and when, unless the request is still pending. */
-export function requirePending(request: ActivationRow, viewerId: string): void {
-  if (request.status !== 'pending_approval') throw alreadyDecided(request, viewerId);
+/**
+ * Throws `already_decided`, saying who decided and when, unless the request is still pending and
+ * its decision window is open at `now`. A request past its window counts as timed out even before
+ * the timeout job or the sweep has closed it, so a delayed worker does not extend the window.
+ */
+export function requireDecidable(request: ActivationRow, viewerId: string, now: Date): void {
+  const refusal = decisionRefusal(request, viewerId, now);
+  if (refusal !== undefined) throw refusal;
+}
+
+/** Returns why `request` cannot be decided at `now`, or `undefined` when it can. */
+function decisionRefusal(request: ActivationRow, viewerId: string, now: Date): UserError | undefined {
+  if (request.status !== 'pending_approval') return alreadyDecided(request, viewerId);
+  if (request.requestExpiresAt !== null && request.requestExpiresAt.getTime() <= now.getTime()) {
+    return new UserError(
+      'already_decided',
+      `This request timed out ${slackDateToken(request.requestExpiresAt)} because nobody decided in time, so it can no longer be approved or denied; nothing changed.`,
+    );
+  }
+  return undefined;
+}
+
+/** Returns the error for a decision whose conditional update matched no row: decided meanwhile, or timed out. */
+function notDecidable(current: ActivationRow | undefined, viewerId: string, now: Date): UserError {
+  if (current === undefined) return alreadyDecided(current, viewerId);
+  return decisionRefusal(current, viewerId, now) ?? alreadyDecided(current, viewerId);
 }
 
 function alreadyDecided(current: ActivationRow | undefined, viewerId: string): UserError {
