@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppProcess } from '../../support/app-process.js';
 import { FaultScenario, waitUntilPassed } from '../../support/fault-scenario.js';
 import { eventually, replyTo, TEST_SIGNING_SECRET } from '../../support/harness.js';
 import { SlackSender } from '../../support/slack-requests.js';
@@ -98,6 +99,7 @@ describe('worker shutdown', () => {
     'SIGTERM during a job finishes the job and exits 0',
     async () => {
       const worker = await scenario.startProcess();
+      await stopOtherWorkers(worker);
       const activation = await scenario.activateEndingIn(TERM_USER, 3);
       await scenario.waitForExpiryJob(activation.id);
       const lock = await holdAuditLock(scenario.environment.databaseUrl);
@@ -129,6 +131,7 @@ describe('worker shutdown', () => {
     async () => {
       const worker = scenario.workers.at(-1);
       if (worker === undefined) throw new Error('no running worker');
+      await stopOtherWorkers(worker);
       const activation = await scenario.activateEndingIn(DOUBLE_TERM_USER, 3);
       await scenario.waitForExpiryJob(activation.id);
       const lock = await holdAuditLock(scenario.environment.databaseUrl);
@@ -195,6 +198,18 @@ describe('web shutdown', () => {
     90_000,
   );
 });
+
+/**
+ * Stops every worker process but `keep` and waits for them to exit, so that the expiry job
+ * can only run in `keep`. An earlier test may have left a worker running.
+ */
+async function stopOtherWorkers(keep: AppProcess): Promise<void> {
+  const others = scenario.workers.filter(
+    (worker) => worker !== keep && worker.child.exitCode === null && worker.child.signalCode === null,
+  );
+  for (const worker of others) worker.kill('SIGTERM');
+  await Promise.all(others.map((worker) => worker.exited));
+}
 
 async function expectJobActive(activationId: string): Promise<void> {
   const deadline = Date.now() + 15_000;
