@@ -462,10 +462,15 @@ function isWhitespace(character: string): boolean {
   return /\s/.test(character);
 }
 
-/** Returns the raw text after `offset`, trimmed and decoded, or undefined when none is left. */
+/**
+ * Returns the raw text after `offset`, trimmed and decoded, or undefined when none is left.
+ * Text of nothing but quotes and spaces, such as `""`, counts as none: it says nothing, so a
+ * role that requires a reason still asks for one.
+ */
 function remainder(text: string, offset: number): string | undefined {
   const rest = text.slice(offset).trim();
-  return rest.length === 0 ? undefined : decodeSlackEscapes(rest);
+  if ([...rest].every((character) => isWhitespace(character) || QUOTE_CHARACTERS.has(character))) return undefined;
+  return decodeSlackEscapes(rest);
 }
 
 // Slack escapes only &, < and > in the text it sends, as &amp;, &lt; and &gt;. &amp; is decoded
