@@ -14,6 +14,8 @@ import {
 const ADMIN = 'UADMIN31';
 const ALICE = 'UALICE31';
 const CAROL = 'UCAROL31';
+const DAVE = 'UDAVE031';
+const DAY_MS = 24 * 60 * 60_000;
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -22,7 +24,7 @@ let app: TestApp;
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
-  for (const id of [ADMIN, ALICE, CAROL]) fake.setUser({ id, tz: 'UTC' });
+  for (const id of [ADMIN, ALICE, CAROL, DAVE]) fake.setUser({ id, tz: 'UTC' });
   app = await startTestApp({ environment, fake, admins: [ADMIN] });
   expect(await command(ADMIN, `assign <@${ALICE}> billing eligible`)).toContain('is now eligible');
 });
@@ -64,5 +66,21 @@ describe('empty quoted justification', () => {
     const before = await counts();
     expect(await command(ADMIN, `assign <@${CAROL}> billing active ""`)).toContain('requires a reason');
     expect(await counts()).toEqual(before);
+  });
+});
+
+describe('assignment end chosen by the role', () => {
+  it('the reply gives the end the role imposed, not "no end date"', async () => {
+    // Active assignments of built-in roles may not be permanent: they end after 180 days.
+    const reply = await command(ADMIN, `assign <@${DAVE}> billing active month-end close`);
+    const [row] = await app.sql<{ ends_at: Date | null }[]>`
+      select a.ends_at from assignments a join roles r on r.id = a.role_id
+      where a.user_id = ${DAVE} and r.slug = 'billing-administrator' and a.status = 'current'`;
+    expect(row?.ends_at).not.toBeNull();
+    const days = (row!.ends_at!.getTime() - Date.now()) / DAY_MS;
+    expect(days).toBeGreaterThan(179);
+    expect(days).toBeLessThan(181);
+    expect(reply).not.toContain('with no end date');
+    expect(reply).toContain(`<!date^${Math.floor(row!.ends_at!.getTime() / 1000)}^`);
   });
 });

@@ -32,7 +32,9 @@ export async function handleAssignCommand(deps: SlackDeps, origin: CommandOrigin
     endsAt,
     reason: command.reason ?? null,
   });
-  const until = endsAt === null ? 'with no end date' : `until ${slackDateToken(endsAt)}`;
+  // The role's rules may have given a permanent request an end, so the stored end is told.
+  const storedEnd = result.assignment.endsAt;
+  const until = storedEnd === null ? 'with no end date' : `until ${slackDateToken(storedEnd)}`;
   const verb = result.outcome === 'added' ? 'is now' : 'is now instead';
   await origin.respond({
     response_type: 'ephemeral',
