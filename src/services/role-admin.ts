@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, ne, or, sql } from 'drizzle-orm';
 import { activations, assignments, roles } from '../../db/schema.js';
-import type { Executor } from '../../db/client.js';
+import type { Executor, Transaction } from '../../db/client.js';
 import { DEFAULT_ROLE_SETTINGS } from '../domain/role-settings.js';
 import { MAX_SLUG_LENGTH, slugify } from '../domain/roles.js';
 import { UserError } from '../errors.js';
@@ -72,7 +72,13 @@ export async function updateRole(
   const fields = checkRoleFields(request.fields);
   return context.db.transaction(async (tx) => {
     await requireActivePra(tx, request.actorId, now, 'edit roles');
+    // Locked first, so that of two saves at once the second reads what the first wrote.
+    await lockRoleRow(tx, request.roleId);
     const before = await readLiveRole(tx, request.roleId);
+    // A form delivered twice, or saved without edits, changes nothing and records nothing.
+    if (before.name === fields.name && before.slug === fields.slug && before.description === fields.description) {
+      return before;
+    }
     await refuseTakenName(tx, fields, before.id);
     await tx.update(roles).set({ ...fields, updatedAt: now }).where(eq(roles.id, before.id));
     const holders = await listRoleHolders(tx, before.id, now);
@@ -131,6 +137,14 @@ export async function deleteRole(context: ServiceContext, request: { actorId: st
     });
     return role;
   });
+}
+
+/**
+ * Locks a role's row until the transaction ends. `NO KEY UPDATE` lets activations and
+ * assignments that reference the role be written meanwhile.
+ */
+export async function lockRoleRow(tx: Transaction, roleId: string): Promise<void> {
+  await tx.select({ id: roles.id }).from(roles).where(eq(roles.id, roleId)).for('no key update');
 }
 
 /** Reads a role that is not deleted, or throws `role_not_found`. */

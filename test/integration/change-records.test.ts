@@ -84,3 +84,25 @@ describe('assignment end chosen by the role', () => {
     expect(reply).toContain(`<!date^${Math.floor(row!.ends_at!.getTime() / 1000)}^`);
   });
 });
+
+describe('repeated role form submission', () => {
+  it('records one role.updated event, not one per delivery', async () => {
+    const [role] = await app.sql<{ id: string; name: string; slug: string; description: string }[]>`
+      select id, name, slug, description from roles where slug = 'billing-administrator'`;
+    const submit = () =>
+      app.sender.submitView(ADMIN, {
+        callbackId: 'admin_role_form',
+        privateMetadata: JSON.stringify({ roleId: role!.id }),
+        values: {
+          name: { value: { type: 'plain_text_input', value: `${role!.name} (finance)` } },
+          slug: { value: { type: 'plain_text_input', value: role!.slug } },
+          description: { value: { type: 'plain_text_input', value: role!.description } },
+        },
+      });
+    expect((await submit()).status).toBe(200);
+    expect((await submit()).status).toBe(200);
+    const [row] = await app.sql<{ count: number }[]>`
+      select count(*)::int as count from audit_events where action = 'role.updated' and target_id = ${role!.id}`;
+    expect(row?.count).toBe(1);
+  });
+});
