@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { requireActivePra } from './access.js';
 import { appendAudit } from './audit.js';
 import type { ServiceContext } from './context.js';
+import { lockRoleRow } from './role-admin.js';
 import { listRoles, type Role } from './roles.js';
 
 /**
@@ -23,6 +24,9 @@ export async function updateRoleSettings(
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     await requireActivePra(tx, request.actorId, now, 'change role settings');
+    // Locked first, so that of two saves at once the second compares with what the first wrote
+    // and a repeated delivery records nothing.
+    await lockRoleRow(tx, request.roleId);
     const role = (await listRoles(tx)).find((candidate) => candidate.id === request.roleId);
     if (role === undefined) throw new UserError('role_not_found', 'That role no longer exists.');
 

@@ -106,3 +106,19 @@ describe('repeated role form submission', () => {
     expect(row?.count).toBe(1);
   });
 });
+
+describe('role settings saved twice at once', () => {
+  it('records one role.settings_updated event with the true before', async () => {
+    const { updateRoleSettings } = await import('../../src/services/role-settings.js');
+    const [role] = await app.sql<{ id: string; settings: { maxActivationMinutes: number } }[]>`
+      select id, settings from roles where slug = 'user-administrator'`;
+    const settings = { ...role!.settings, maxActivationMinutes: 120 } as Parameters<typeof updateRoleSettings>[1]['settings'];
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => updateRoleSettings(app.runtime.context, { actorId: ADMIN, roleId: role!.id, settings })),
+    );
+    expect(results.filter((result) => result.changed.length > 0)).toHaveLength(1);
+    const events = await app.sql<{ before: unknown; after: unknown }[]>`
+      select before, after from audit_events where action = 'role.settings_updated' and target_id = ${role!.id}`;
+    expect(events).toEqual([{ before: { maxActivationMinutes: 480 }, after: { maxActivationMinutes: 120 } }]);
+  });
+});
