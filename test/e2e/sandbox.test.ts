@@ -13,6 +13,9 @@ const SAM = SANDBOX_PEOPLE.securityAnalyst.id;
 // The browser's zone; dates in messages must be shown in it, whatever the server's zone is.
 const BROWSER_TIME_ZONE = 'Asia/Tokyo';
 const UI_TIMEOUT_MS = 10_000;
+// expect.poll gives up after 1 s by default (vitest 4.1), too soon on a loaded machine, so the
+// polls wait as long as the page's own waits.
+const UI_POLL = { timeout: UI_TIMEOUT_MS };
 
 let environment: TestEnvironment;
 let sandbox: Sandbox;
@@ -63,7 +66,7 @@ async function requestGlobalAdministrator(justification: string): Promise<void> 
   await modal().locator('[data-block-id="duration"] input').fill('2h');
   await modal().locator('[data-block-id="justification"] textarea').fill(justification);
   await modal().getByRole('button', { name: 'Activate' }).click();
-  await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
+  await expect.poll(() => page.locator('dialog.modal[open]').count(), UI_POLL).toBe(0);
 }
 
 function modal() {
@@ -75,8 +78,8 @@ describe('sandbox page', () => {
     await openAs(ALEX, 'app');
 
     const messages = page.locator('.message');
-    await expect.poll(() => messages.count()).toBeGreaterThanOrEqual(2);
-    await expect.poll(() => page.locator('.messages').innerText()).toContain('You are now eligible for Global Administrator');
+    await expect.poll(() => messages.count(), UI_POLL).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => page.locator('.messages').innerText(), UI_POLL).toContain('You are now eligible for Global Administrator');
     expect(await page.locator('.mention').first().innerText()).toBe('@Priya Raman');
   });
 
@@ -103,7 +106,7 @@ describe('sandbox page', () => {
     await openAs(ALEX, 'C0GENERAL');
     await typeCommand('/frobnicate now');
 
-    await expect.poll(() => page.locator('#status').innerText()).toContain('/frobnicate is not a valid command');
+    await expect.poll(() => page.locator('#status').innerText(), UI_POLL).toContain('/frobnicate is not a valid command');
   });
 
   it('shows field errors from the app inside the modal', async () => {
@@ -115,10 +118,10 @@ describe('sandbox page', () => {
     await modal().getByRole('button', { name: 'Activate' }).click();
 
     const error = modal().locator('[data-block-id="duration"] .input-error');
-    await expect.poll(() => error.innerText()).toContain('can be activated for at most 8 hours');
+    await expect.poll(() => error.innerText(), UI_POLL).toContain('can be activated for at most 8 hours');
     await modal().getByRole('button', { name: 'Close' }).click();
     await modal().waitFor({ state: 'detached' }).catch(() => undefined);
-    await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
+    await expect.poll(() => page.locator('dialog.modal[open]').count(), UI_POLL).toBe(0);
   });
 
   it('activates a role without approval at once', async () => {
@@ -138,11 +141,11 @@ describe('sandbox page', () => {
     await request.getByRole('button', { name: 'Deny' }).click();
     await modal().waitFor();
     await modal().getByRole('button', { name: 'Deny' }).click();
-    await expect.poll(() => modal().locator('.input-error').first().innerText()).toContain('required');
+    await expect.poll(() => modal().locator('.input-error').first().innerText(), UI_POLL).toContain('required');
     await modal().locator('textarea').fill('Use the read-only role for audits');
     await modal().getByRole('button', { name: 'Deny' }).click();
-    await expect.poll(() => page.locator('dialog.modal[open]').count()).toBe(0);
-    await expect.poll(() => request.innerText()).toContain('Denied by @Morgan Lee');
+    await expect.poll(() => page.locator('dialog.modal[open]').count(), UI_POLL).toBe(0);
+    await expect.poll(() => request.innerText(), UI_POLL).toContain('Denied by @Morgan Lee');
 
     await openAs(ALEX, 'app');
     await page.locator('.message', { hasText: 'Use the read-only role for audits' }).waitFor();
@@ -156,7 +159,7 @@ describe('sandbox page', () => {
     expect(await request.innerText()).toContain('Patch the production database');
     await request.getByRole('button', { name: 'Approve' }).click();
     await page.locator('.message.ephemeral', { hasText: 'You approved' }).waitFor();
-    await expect.poll(() => request.innerText()).toContain('Approved by @Morgan Lee');
+    await expect.poll(() => request.innerText(), UI_POLL).toContain('Approved by @Morgan Lee');
     expect(await request.getByRole('button', { name: 'Approve' }).count()).toBe(0);
 
     await openAs(ALEX, 'app');
@@ -179,7 +182,7 @@ describe('sandbox page', () => {
     await page.locator('#confirm-dialog').getByRole('button', { name: 'Reset' }).click();
 
     await expect.poll(() => page.locator('#status').innerText(), { timeout: 30_000 }).toContain('starts afresh');
-    await expect.poll(() => page.locator('.messages').innerText()).toContain('You are now eligible for Global Administrator');
+    await expect.poll(() => page.locator('.messages').innerText(), UI_POLL).toContain('You are now eligible for Global Administrator');
     expect(await page.locator('.messages').innerText()).not.toContain('is active for you until');
     expect(await page.locator('.messages').innerText()).not.toContain('Use the read-only role for audits');
   });
