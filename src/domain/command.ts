@@ -464,8 +464,8 @@ function isWhitespace(character: string): boolean {
 
 /**
  * Returns the raw text after `offset`, trimmed and decoded, or undefined when none is left.
- * Text of nothing but quotes and spaces, such as `""`, counts as none: it says nothing, so a
- * role that requires a reason still asks for one.
+ * Text of nothing but quotes and spaces, such as `""`, counts as none, so a role that
+ * requires a reason still opens the form to ask for one.
  */
 function remainder(text: string, offset: number): string | undefined {
   const rest = text.slice(offset).trim();

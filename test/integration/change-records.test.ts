@@ -8,8 +8,8 @@ import {
   type TestEnvironment,
 } from '../support/harness.js';
 
-// What gets written, and what people are told, when a command or form carries less than it
-// seems to (an empty quoted reason, a repeated submission, an end the role's rules chose).
+// What is written, and what the reply shows, when a command or form contains less than it
+// appears to: an empty quoted reason, a repeated submission, an end chosen by the role's rules.
 
 const ADMIN = 'UADMIN31';
 const ALICE = 'UALICE31';
@@ -49,11 +49,11 @@ async function counts(): Promise<{ audit: number; activations: number }> {
 
 describe('empty quoted justification', () => {
   afterEach(async () => {
-    // A failing case would activate; end it so the next case starts from nothing active.
+    // A failing case activates the role, so it is ended before the next case runs.
     await app.sql`update activations set status = 'deactivated', ended_at = now() where user_id = ${ALICE} and status = 'active'`;
   });
 
-  it.each(['""', '"   "', '\u201C \u201D', '"" ""'])('%s is no justification: the form opens and nothing is written', async (reason) => {
+  it.each(['""', '"   "', '\u201C \u201D', '"" ""'])('%s opens the form, writes nothing', async (reason) => {
     const before = await counts();
     const result = await app.sender.command(ALICE, `activate billing 2h ${reason}`);
     expect(result.status).toBe(200);
@@ -62,7 +62,7 @@ describe('empty quoted justification', () => {
     expect(await counts()).toEqual(before);
   });
 
-  it('an active assignment with an empty quoted reason is refused when the role requires one', async () => {
+  it('active assignment needs a real reason', async () => {
     const before = await counts();
     expect(await command(ADMIN, `assign <@${CAROL}> billing active ""`)).toContain('requires a reason');
     expect(await counts()).toEqual(before);
@@ -70,7 +70,7 @@ describe('empty quoted justification', () => {
 });
 
 describe('assignment end chosen by the role', () => {
-  it('the reply gives the end the role imposed, not "no end date"', async () => {
+  it('reply shows the imposed end', async () => {
     // Active assignments of built-in roles may not be permanent: they end after 180 days.
     const reply = await command(ADMIN, `assign <@${DAVE}> billing active month-end close`);
     const [row] = await app.sql<{ ends_at: Date | null }[]>`
@@ -86,7 +86,7 @@ describe('assignment end chosen by the role', () => {
 });
 
 describe('repeated role form submission', () => {
-  it('records one role.updated event, not one per delivery', async () => {
+  it('records one role.updated event', async () => {
     const [role] = await app.sql<{ id: string; name: string; slug: string; description: string }[]>`
       select id, name, slug, description from roles where slug = 'billing-administrator'`;
     const submit = () =>
@@ -108,7 +108,7 @@ describe('repeated role form submission', () => {
 });
 
 describe('role settings saved twice at once', () => {
-  it('records one role.settings_updated event with the true before', async () => {
+  it('records one settings event', async () => {
     const { updateRoleSettings } = await import('../../src/services/role-settings.js');
     const [role] = await app.sql<{ id: string; settings: { maxActivationMinutes: number } }[]>`
       select id, settings from roles where slug = 'user-administrator'`;

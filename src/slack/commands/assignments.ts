@@ -32,7 +32,7 @@ export async function handleAssignCommand(deps: SlackDeps, origin: CommandOrigin
     endsAt,
     reason: command.reason ?? null,
   });
-  // The role's rules may have given a permanent request an end, so the stored end is told.
+  // The role's rules may have given a permanent request an end, so the reply shows the stored end.
   const storedEnd = result.assignment.endsAt;
   const until = storedEnd === null ? 'with no end date' : `until ${slackDateToken(storedEnd)}`;
   const verb = result.outcome === 'added' ? 'is now' : 'is now instead';
