@@ -74,12 +74,18 @@ export function inForce(now: Date) {
   );
 }
 
-/** Finds the user's current assignment of a role that is in force at `now`. */
+/**
+ * Finds the user's current assignment of a role that is in force at `now`, and locks it FOR SHARE
+ * until the caller's transaction ends. A removal or expiry updates the row before it ends open
+ * activations, so it either waits and then ends the activation this transaction starts, or this
+ * read waits and finds the assignment gone.
+ */
 export async function findAssignmentInForce(tx: Transaction, roleId: string, userId: string, now: Date) {
   const [row] = await tx
     .select()
     .from(assignments)
-    .where(and(eq(assignments.roleId, roleId), eq(assignments.userId, userId), inForce(now)));
+    .where(and(eq(assignments.roleId, roleId), eq(assignments.userId, userId), inForce(now)))
+    .for('share');
   return row;
 }
 

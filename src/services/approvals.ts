@@ -142,6 +142,8 @@ export async function approveRequest(
   return context.db.transaction(async (tx) => {
     const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now);
     requireDecidable(pending, request.approverId, now);
+    // Locks the assignment until commit, so a removal that runs meanwhile waits and then ends
+    // the activation this approval starts.
     if ((await findAssignmentInForce(tx, role.id, pending.userId, now)) === undefined) {
       throw new UserError(
         'not_eligible',

@@ -5,6 +5,7 @@ import { updateRoleSettings } from '../../src/services/role-settings.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
+  eventually,
   messageText,
   replyTo,
   startTestApp,
@@ -18,7 +19,10 @@ import {
 const ADMIN = 'UADMIN31';
 const APPROVER = 'UAPPROV31';
 const REQUESTERS = ['UREQ03101', 'UREQ03102', 'UREQ03103', 'UREQ03104'] as const;
-const [ALICE, BOB] = REQUESTERS;
+const [ALICE, BOB, CAROL, DAVE] = REQUESTERS;
+// The audit chain's transaction-scoped advisory lock (src/services/audit.ts). Holding it pauses
+// every auditing transaction just before its commit, which lets a test order two of them.
+const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -92,6 +96,43 @@ async function statusOf(activationId: string): Promise<string | undefined> {
   return row?.status;
 }
 
+async function assignmentStatus(userId: string, slug: string): Promise<string[]> {
+  const rows = await app.sql<{ status: string }[]>`
+    select a.status from assignments a join roles r on r.id = a.role_id
+    where a.user_id = ${userId} and r.slug like ${`${slug}%`} order by a.starts_at`;
+  return rows.map((row) => row.status);
+}
+
+/** Waits until `count` sessions of the test database are blocked on a lock. */
+async function lockWaiters(count: number): Promise<void> {
+  await eventually(async () => {
+    const [row] = await app.sql<{ waiting: number }[]>`
+      select count(*)::int as waiting from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`;
+    return (row?.waiting ?? 0) >= count ? true : undefined;
+  }, 10_000);
+}
+
+/**
+ * Runs `first` until it waits for the audit chain lock, then `second` until it waits for a lock
+ * too, then lets both finish. Returns their results in order.
+ */
+async function interleave<A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> {
+  const holder = await app.sql.reserve();
+  try {
+    await holder`begin`;
+    await holder`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`;
+    const firstDone = first();
+    await lockWaiters(1);
+    const secondDone = second();
+    await lockWaiters(2);
+    await holder`commit`;
+    return [await firstDone, await secondDone];
+  } finally {
+    holder.release();
+  }
+}
+
 describe('deciding a request', () => {
   it('approve after the window is refused', async () => {
     const id = await requestRole(ALICE, 'billing');
@@ -126,5 +167,34 @@ describe('deciding a request', () => {
     } finally {
       app.clock.offsetMs = 0;
     }
+  });
+});
+
+describe('decisions racing the removal of eligibility', () => {
+  it('approve racing removal ends access', async () => {
+    const id = await requestRole(CAROL, 'billing');
+    const [approve, remove] = await interleave(
+      () => clickReply(APPROVER, 'approval_approve', id),
+      () => command(ADMIN, `remove <@${CAROL}> billing no longer on the team`),
+    );
+    expect(approve).toContain('You approved');
+    expect(remove).toContain('Removed the eligible assignment');
+    expect(await assignmentStatus(CAROL, 'billing')).toEqual(['removed']);
+    // Removing eligibility ends any activation of the role, including one approved a moment before.
+    expect(await statusOf(id)).not.toBe('active');
+  });
+
+  it('activate racing removal ends access', async () => {
+    const [activate, remove] = await interleave(
+      () => command(DAVE, 'activate service 1h deploy fix'),
+      () => command(ADMIN, `remove <@${DAVE}> service no longer on the team`),
+    );
+    expect(activate).toContain('active');
+    expect(remove).toContain('Removed the eligible assignment');
+    expect(await assignmentStatus(DAVE, 'service')).toEqual(['removed']);
+    const open = await app.sql`
+      select 1 from activations v join roles r on r.id = v.role_id
+      where v.user_id = ${DAVE} and r.slug like 'service%' and v.status = 'active'`;
+    expect(open).toHaveLength(0);
   });
 });
