@@ -185,15 +185,17 @@ describe('activation', () => {
     expect(result.status).toBe(200);
     expect(result.body).toBe('');
 
+    // An activation that outlasts the 2-second ack budget is committed after the modal closes.
+    // The DM is sent only once it is committed, so the row is read after the DM arrives.
+    const dm = await fake.waitFor(
+      'chat.postMessage',
+      (call) => call.body.channel === ALICE && messageText(call.body).includes('is active'),
+    );
     const [activation] = await app.sql<{ id: string; ends_at: Date; duration_minutes: number }[]>`
       select id, ends_at, duration_minutes from activations where user_id = ${ALICE} and status = 'active'`;
     expect(activation?.duration_minutes).toBe(90);
     const epoch = Math.floor((activation?.ends_at.getTime() ?? 0) / 1000);
 
-    const dm = await fake.waitFor(
-      'chat.postMessage',
-      (call) => call.body.channel === ALICE && messageText(call.body).includes('is active'),
-    );
     expect(messageText(dm.body)).toContain('Billing Administrator');
     expect(messageText(dm.body)).toContain(`<!date^${epoch}^`);
 
