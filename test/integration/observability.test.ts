@@ -64,8 +64,15 @@ describe('per-user rate limit', () => {
 
 describe('/metrics', () => {
   it('counts requests by type and outcome, and ack latency', async () => {
-    const text = await metricsText();
-    expect(text).toContain(`pim_slack_requests_total{type="command",outcome="ok"} ${RATE_LIMIT.requests + 1}`);
+    // A command is counted when its work after the ack ends, after the fake Slack recorded its
+    // reply, so the last command's count can trail the reply the previous test waited for.
+    const commandsOk = RATE_LIMIT.requests + 1;
+    const text = await eventually(async () => {
+      const scraped = await metricsText();
+      const counted = /pim_slack_requests_total\{type="command",outcome="ok"\} (\d+)/.exec(scraped)?.[1];
+      return Number(counted ?? 0) >= commandsOk ? scraped : undefined;
+    });
+    expect(text).toContain(`pim_slack_requests_total{type="command",outcome="ok"} ${commandsOk}`);
     expect(text).toContain('pim_slack_requests_total{type="command",outcome="rate_limited"} 1');
     expect(text).toMatch(/pim_slack_ack_duration_seconds_bucket\{le="3",type="command"\} \d+/);
     expect(text).toContain('# TYPE pim_job_failures_total counter');
