@@ -1,5 +1,7 @@
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
+import { createLogger } from '../../src/logger.js';
 import { listRoles } from '../../src/services/roles.js';
 import { updateRoleSettings } from '../../src/services/role-settings.js';
 import { FakeSlack } from '../support/fake-slack.js';
@@ -8,7 +10,9 @@ import {
   eventually,
   messageText,
   replyTo,
+  SECURITY_CHANNEL,
   startTestApp,
+  TEST_SIGNING_SECRET,
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
@@ -18,8 +22,8 @@ import {
 
 const ADMIN = 'UADMIN31';
 const APPROVER = 'UAPPROV31';
-const REQUESTERS = ['UREQ03101', 'UREQ03102', 'UREQ03103', 'UREQ03104'] as const;
-const [ALICE, BOB, CAROL, DAVE] = REQUESTERS;
+const REQUESTERS = ['UREQ03101', 'UREQ03102', 'UREQ03103', 'UREQ03104', 'UREQ03105'] as const;
+const [ALICE, BOB, CAROL, DAVE, ERIN] = REQUESTERS;
 // The audit chain's transaction-scoped advisory lock (src/services/audit.ts). Holding it pauses
 // every auditing transaction just before its commit, which lets a test order two of them.
 const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
@@ -27,12 +31,20 @@ const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
 let environment: TestEnvironment;
 let fake: FakeSlack;
 let app: TestApp;
+// Every log line at debug level, the most an operator can turn on.
+const logText: string[] = [];
 
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
   for (const id of [ADMIN, APPROVER, ...REQUESTERS]) fake.setUser({ id, tz: 'UTC' });
-  app = await startTestApp({ environment, fake, admins: [ADMIN] });
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logText.push(chunk.toString());
+      done();
+    },
+  });
+  app = await startTestApp({ environment, fake, admins: [ADMIN], logger: createLogger('debug', sink) });
   await configure('billing', { requireApproval: true, approvers: { users: [APPROVER], groups: [] } });
   await configure('service', { requireApproval: false });
   for (const user of REQUESTERS) {
@@ -196,5 +208,22 @@ describe('decisions racing the removal of eligibility', () => {
       select 1 from activations v join roles r on r.id = v.role_id
       where v.user_id = ${DAVE} and r.slug like 'service%' and v.status = 'active'`;
     expect(open).toHaveLength(0);
+  });
+});
+
+describe('secrets in logs', () => {
+  it('debug logs omit tokens and justifications', async () => {
+    const justification = 'JUSTIFICATION-TEXT-31 rotate the vault key';
+    fake.failNext('chat.postMessage', { status: 500 });
+    fake.failNext('chat.postMessage', { error: 'fatal_error' });
+    expect(await command(ERIN, `activate service 1h ${justification}`)).toContain('active');
+    await fake.waitFor('chat.postMessage', (call) => call.body.channel === SECURITY_CHANNEL && messageText(call.body).includes(justification));
+    await command(ERIN, `deactivate service`);
+    const logs = logText.join('');
+    expect(logs).toContain('outbox delivery failed');
+    expect(logs).toContain('http request body: [omitted');
+    expect(logs).not.toContain(fake.botToken);
+    expect(logs).not.toContain(TEST_SIGNING_SECRET);
+    expect(logs).not.toContain('JUSTIFICATION-TEXT-31');
   });
 });
