@@ -233,14 +233,19 @@ describe('approval', () => {
 
   it('concurrent approves and a redelivered click record one decision', async () => {
     const id = (await app.sql<{ id: string }[]>`select id from activations where user_id = ${DAVE} and status = 'pending_approval'`)[0]?.id ?? '';
-    await Promise.all([
+    const clicks = await Promise.all([
       click(MANAGER, 'approval_approve', id),
       click(MANAGER2, 'approval_approve', id),
       click(MANAGER, 'approval_approve', id),
       click(MANAGER2, 'approval_approve', id),
     ]);
-    await eventually(async () => ((await statusOf(id)) === 'active' ? true : undefined));
-    await eventually(async () => (fake.calls('response_url').length > 0 ? true : undefined));
+    // A click is applied after its ack and replies when it is done, so a second decision would
+    // be on record once every click has replied.
+    const replies = await Promise.all(
+      clicks.map(async (result) => messageText((await fake.waitFor('response_url', (call) => call.url === result.responseUrl)).body)),
+    );
+    expect(replies.filter((reply) => reply.includes('You approved'))).toHaveLength(1);
+    expect(await statusOf(id)).toBe('active');
     const actions = await auditActions(id);
     expect(actions.filter((action) => action === 'request.approved')).toHaveLength(1);
     expect(actions.filter((action) => action === 'activation.activated')).toHaveLength(0);
@@ -251,11 +256,14 @@ describe('approval', () => {
     await approvalDmTo(MANAGER2, id);
     await click(MANAGER2, 'approval_deny', id);
     await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
-    const [, denial] = await Promise.all([
+    const [approval, denial] = await Promise.all([
       click(MANAGER, 'approval_approve', id),
       app.sender.submitView(MANAGER2, { values: { reason: { value: { type: 'plain_text_input', value: 'Not during the freeze' } } } }),
     ]);
     expect(denial.status).toBe(200);
+    // The deny is applied before its ack and the approve after its ack, so the approve's reply
+    // marks its end.
+    await fake.waitFor('response_url', (call) => call.url === approval.responseUrl);
     const decisions = (await auditActions(id)).filter((action) => action === 'request.approved' || action === 'request.denied');
     expect(decisions).toHaveLength(1);
     const status = await statusOf(id);
