@@ -227,3 +227,52 @@ describe('secrets in logs', () => {
     expect(logs).not.toContain('JUSTIFICATION-TEXT-31');
   });
 });
+
+describe('malformed payloads', () => {
+  function errorLines(): string[] {
+    return logText.join('').split('\n').filter((line) => line.includes('"level":50'));
+  }
+
+  it('forged button values get a plain refusal', async () => {
+    const before = errorLines().length;
+    const forged = [
+      { actionId: 'admin_open_role', value: 'not-a-uuid' },
+      { actionId: 'role_add_holder', value: 'x'.repeat(2_000) },
+      { actionId: 'home_show_more', value: '{"kind":"everything"' },
+    ];
+    for (const { actionId, value } of forged) {
+      fake.clear();
+      expect((await app.sender.action(ADMIN, { actionId, value, actionType: 'button' })).status).toBe(200);
+      const reply = await fake.waitFor('chat.postMessage', (call) => call.body.channel === ADMIN);
+      expect(messageText(reply.body)).not.toContain('Something went wrong');
+    }
+    expect(errorLines().slice(before)).toEqual([]);
+  });
+
+  it('forged private_metadata gets a field error', async () => {
+    const before = errorLines().length;
+    for (const privateMetadata of ['{not json', JSON.stringify({ roleId: 7 }), JSON.stringify({ roleId: 'x'.repeat(3_000) })]) {
+      const result = await app.sender.submitView(ADMIN, {
+        callbackId: 'admin_assignment_form',
+        privateMetadata,
+        values: {
+          user: { value: { type: 'users_select', selected_user: ERIN } },
+          kind: { value: { type: 'radio_buttons', selected_option: { value: 'active' } } },
+        },
+      });
+      expect(result.status).toBe(200);
+      const errors = JSON.stringify((result.json as { errors?: unknown } | undefined)?.errors);
+      expect(errors).toContain('no longer exists');
+    }
+    const rolePage = await app.sender.action(ADMIN, {
+      actionId: 'role_page_next',
+      value: '1',
+      actionType: 'button',
+      view: { id: 'V0FORGED', type: 'modal', private_metadata: '{"roleId":"nope","page":-1}' },
+    });
+    expect(rolePage.status).toBe(200);
+    const reply = await fake.waitFor('chat.postMessage', (call) => call.body.channel === ADMIN && messageText(call.body).includes('no longer exists'));
+    expect(messageText(reply.body)).not.toContain('Something went wrong');
+    expect(errorLines().slice(before)).toEqual([]);
+  });
+});

@@ -18,6 +18,7 @@ import { buildAssignmentForm, buildDeleteRoleForm, buildRemoveForm, buildRoleFor
 import { ADMIN_VIEWS, FORM_BLOCKS, ROLE_PAGE_ACTIONS, VALUE_ACTION, type FormState } from './ids.js';
 import { importManagers } from './managers.js';
 import { buildRolePage } from './role-page.js';
+import { parseClientJson, parseClientValue } from '../client-values.js';
 
 type Values = Record<string, Record<string, ViewStateValue>>;
 type ViewArgs = SlackViewMiddlewareArgs & AllMiddlewareArgs;
@@ -31,6 +32,15 @@ const formStateSchema = z.object({
 const rolePageStateSchema = z.object({ roleId: z.uuid(), page: z.number().int().min(0) });
 const roleIdSchema = z.uuid();
 
+/** Returns the error for a role id, role page or form state that is forged or names no role. */
+function roleGone(): UserError {
+  return new UserError('role_not_found', 'This role no longer exists; close this view and open the role again.');
+}
+
+function parseRoleId(value: string | undefined): string {
+  return parseClientValue(roleIdSchema, value, roleGone());
+}
+
 /**
  * Registers the role pages and the administration forms. Every submission goes through a
  * service that checks, inside its transaction, that the submitter is an active Privileged
@@ -38,13 +48,13 @@ const roleIdSchema = z.uuid();
  */
 export function registerAdmin(app: App, deps: SlackDeps): void {
   onButton(app, deps, HOME_ACTIONS.openRole, async (body, action) => {
-    const roleId = roleIdSchema.parse(action.value);
+    const roleId = parseRoleId(action.value);
     await showView(deps, body, await renderRolePage(deps, body.user.id, roleId, 0), 'push');
   });
 
   for (const actionId of [`${ROLE_PAGE_ACTIONS.page}_previous`, `${ROLE_PAGE_ACTIONS.page}_next`]) {
     onButton(app, deps, actionId, async (body, action) => {
-      const state = rolePageStateSchema.parse(JSON.parse(body.view?.private_metadata ?? '{}'));
+      const state = parseClientJson(rolePageStateSchema, body.view?.private_metadata, roleGone());
       const page = z.coerce.number().int().min(0).catch(0).parse(action.value);
       await showView(deps, body, await renderRolePage(deps, body.user.id, state.roleId, page), 'update');
     });
@@ -52,19 +62,19 @@ export function registerAdmin(app: App, deps: SlackDeps): void {
 
   onButton(app, deps, ROLE_PAGE_ACTIONS.addHolder, async (body, action) => {
     await requireActivePra(deps.context.db, body.user.id, deps.context.clock.now(), 'assign roles');
-    const role = await readLiveRole(deps.context.db, roleIdSchema.parse(action.value));
+    const role = await readLiveRole(deps.context.db, parseRoleId(action.value));
     await showView(deps, body, buildAssignmentForm(role, undefined, body.view?.id), 'push');
   });
 
   onButton(app, deps, ROLE_PAGE_ACTIONS.editRole, async (body, action) => {
     await requireActivePra(deps.context.db, body.user.id, deps.context.clock.now(), 'edit roles');
-    const role = await readLiveRole(deps.context.db, roleIdSchema.parse(action.value));
+    const role = await readLiveRole(deps.context.db, parseRoleId(action.value));
     await showView(deps, body, buildRoleForm(role, body.view?.id), 'push');
   });
 
   onButton(app, deps, ROLE_PAGE_ACTIONS.deleteRole, async (body, action) => {
     await requireActivePra(deps.context.db, body.user.id, deps.context.clock.now(), 'delete roles');
-    const role = await readLiveRole(deps.context.db, roleIdSchema.parse(action.value));
+    const role = await readLiveRole(deps.context.db, parseRoleId(action.value));
     await showView(deps, body, buildDeleteRoleForm(role), 'push');
   });
 
@@ -98,7 +108,7 @@ export function registerAdmin(app: App, deps: SlackDeps): void {
     const userId = args.body.user.id;
     const logger = deps.logger.child({ userId, viewId: args.view.id });
     try {
-      const state = formStateSchema.parse(JSON.parse(args.view.private_metadata));
+      const state = parseClientJson(formStateSchema, args.view.private_metadata, roleGone());
       const role = await deleteRole(deps.context, { actorId: userId, roleId: state.roleId });
       logger.info({ roleId: role.id }, 'role deleted');
       await args.ack({ response_action: 'clear' });
@@ -230,7 +240,7 @@ async function submit(
   let roleId: string;
   let state: FormState;
   try {
-    state = formStateSchema.parse(JSON.parse(args.view.private_metadata));
+    state = parseClientJson(formStateSchema, args.view.private_metadata, roleGone());
     roleId = await work(userId, state, args.view.state.values);
   } catch (error) {
     const reply = describeErrorForUser(error, logger);

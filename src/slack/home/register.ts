@@ -1,7 +1,7 @@
 import type { App, BlockAction, ButtonAction } from '@slack/bolt';
 import type { View } from '@slack/types';
 import { z } from 'zod';
-import { describeErrorForUser } from '../../errors.js';
+import { describeErrorForUser, UserError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { requireActivePra, requireAdministratorView } from '../../services/access.js';
 import { deactivateRole, listEligibleRoles } from '../../services/activations.js';
@@ -15,6 +15,7 @@ import { buildManagersForm, buildRoleForm, buildSetupWizard } from '../admin/for
 import { buildRolesModal } from '../admin/roles-modal.js';
 import { HOME_ACTIONS, type HomeListValue } from './actions.js';
 import { buildListModal } from './list-modal.js';
+import { parseClientJson } from '../client-values.js';
 import { publishHome } from './publish.js';
 
 type ButtonBody = BlockAction<ButtonAction>;
@@ -55,7 +56,11 @@ export function registerHome(app: App, deps: SlackDeps): void {
 
   for (const actionId of [HOME_ACTIONS.showMore, `${HOME_ACTIONS.showMore}_previous`, `${HOME_ACTIONS.showMore}_next`]) {
     onButton(app, deps, actionId, async (body, action) => {
-      const value: HomeListValue = listValueSchema.parse(JSON.parse(action.value ?? '{}'));
+      const value: HomeListValue = parseClientJson(
+        listValueSchema,
+        action.value,
+        new UserError('usage', 'This list cannot be shown; open the Home tab again.'),
+      );
       const dashboard = await readDashboard(deps.context.db, body.user.id, deps.context.clock.now());
       await showView(deps, body, buildListModal(dashboard, value), 'update');
     });
