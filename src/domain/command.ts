@@ -66,7 +66,7 @@ export const USAGE: Readonly<Record<PimSubcommand, { usage: string; description:
   setup: {
     usage: '/pim setup',
     description:
-      'Open the security wizard, which turns permanent active assignments into eligible ones. While nobody administers slack-pim, it makes you the first administrator.',
+      'Open the security wizard, which turns permanent active assignments into eligible ones. While slack-pim has never had an administrator, it makes you the first one.',
   },
 };
 

@@ -82,13 +82,17 @@ export async function requireAdministratorView(db: Executor, userId: string, now
   );
 }
 
-/** Reports whether anyone holds a current Privileged Role Administrator assignment, eligible or active. */
-export async function anyPraAssigned(db: Executor): Promise<boolean> {
+/**
+ * Reports whether slack-pim has ever had a Privileged Role Administrator: whether any assignment
+ * of the role exists, current or ended. Ended assignments stay in the table, so this stays true
+ * once the first administrator has been made.
+ */
+export async function praEverAssigned(db: Executor): Promise<boolean> {
   const rows = await db
     .select({ id: assignments.id })
     .from(assignments)
     .innerJoin(roles, eq(roles.id, assignments.roleId))
-    .where(and(eq(roles.slug, PRIVILEGED_ROLE_ADMINISTRATOR), eq(assignments.status, 'current')))
+    .where(eq(roles.slug, PRIVILEGED_ROLE_ADMINISTRATOR))
     .limit(1);
   return rows.length > 0;
 }

@@ -209,28 +209,40 @@ export async function bootstrapAdmins(context: ServiceContext, userIds: readonly
   });
 }
 
+/** Outcome of `claimFirstAdministrator`. */
+export type FirstAdministratorClaim =
+  /** The caller is now the first administrator. */
+  | 'claimed'
+  /** Someone holds a current Privileged Role Administrator assignment. */
+  | 'administered'
+  /** Administrators existed and none is left: only `PIM_ADMINS` can name new ones. */
+  | 'lapsed';
+
 /**
  * Makes `userId` permanent active Privileged Role Administrator and Security Administrator when
- * nobody holds a current Privileged Role Administrator assignment yet: the bootstrap of
- * `/pim setup` when `PIM_ADMINS` is unset. A transaction-scoped advisory lock lets one of two
- * simultaneous first users win. Returns whether `userId` was made administrator.
+ * slack-pim has never had a Privileged Role Administrator: the bootstrap of `/pim setup` when
+ * `PIM_ADMINS` is unset. Once the last administrator's assignment has ended, `/pim setup` makes
+ * nobody administrator again, or any member could take slack-pim over by running it first; an
+ * operator names new administrators in `PIM_ADMINS` instead. A transaction-scoped advisory lock
+ * lets one of two simultaneous first users win.
  */
-export async function claimFirstAdministrator(context: ServiceContext, userId: string): Promise<boolean> {
+export async function claimFirstAdministrator(context: ServiceContext, userId: string): Promise<FirstAdministratorClaim> {
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${FIRST_ADMIN_LOCK_KEY})`);
-    const [existing] = await tx
-      .select({ id: assignments.id })
+    const [latest] = await tx
+      .select({ status: assignments.status })
       .from(assignments)
       .innerJoin(roles, eq(roles.id, assignments.roleId))
-      .where(and(eq(roles.slug, PRIVILEGED_ROLE_ADMINISTRATOR), eq(assignments.status, 'current')))
+      .where(eq(roles.slug, PRIVILEGED_ROLE_ADMINISTRATOR))
+      .orderBy(sql`${assignments.status} = 'current' desc`)
       .limit(1);
-    if (existing !== undefined) return false;
-    const granted = await grantAdministratorRoles(tx, context, now, [userId], {
-      reason: 'First user to run /pim setup while no Privileged Role Administrator existed',
+    if (latest !== undefined) return latest.status === 'current' ? 'administered' : 'lapsed';
+    await grantAdministratorRoles(tx, context, now, [userId], {
+      reason: 'First user to run /pim setup while slack-pim had no Privileged Role Administrator',
       via: 'setup',
     });
-    return granted.length > 0;
+    return 'claimed';
   });
 }
 

@@ -200,7 +200,7 @@ function renderAssignmentNotice(
         text,
         blocks: [
           section(`:warning: ${text}`),
-          context('Assign another active Privileged Role Administrator, or extend this assignment; eligible administrators can still activate the role.'),
+          context('Assign another active Privileged Role Administrator, or extend this assignment; eligible administrators can still activate the role. Once no assignment of the role is left, only `PIM_ADMINS` and a restart can name administrators again.'),
         ],
       };
     }

@@ -1,5 +1,5 @@
 import { USAGE, type PimSubcommand } from '../../domain/command.js';
-import { anyPraAssigned, readAccess } from '../../services/access.js';
+import { praEverAssigned, readAccess } from '../../services/access.js';
 import type { SlackDeps } from '../deps.js';
 import type { CommandOrigin } from './activate.js';
 
@@ -12,7 +12,7 @@ const ADMINISTRATORS: PimSubcommand[] = ['assign', 'remove', 'settings', 'manage
  */
 export async function buildHelpText(deps: SlackDeps, userId: string, preface?: string): Promise<string> {
   const access = await readAccess(deps.context.db, userId, deps.context.clock.now());
-  const canBootstrap = !access.isActivePra && !deps.context.adminsConfigured && !(await anyPraAssigned(deps.context.db));
+  const canBootstrap = !access.isActivePra && !deps.context.adminsConfigured && !(await praEverAssigned(deps.context.db));
   let allowed = access.isActivePra ? [...EVERYONE, ...ADMINISTRATORS] : EVERYONE;
   if (canBootstrap) allowed = [...allowed, 'setup'];
   const lines = allowed.map((name) => `• \`${USAGE[name].usage}\`: ${USAGE[name].description}`);
