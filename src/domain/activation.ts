@@ -114,7 +114,29 @@ export function checkActivationRequest(
   };
 }
 
-/** Computes the window of an activation that starts at `now`. */
-export function activationWindow(now: Date, durationMinutes: number): { startsAt: Date; endsAt: Date } {
-  return { startsAt: now, endsAt: new Date(now.getTime() + durationMinutes * 60_000) };
+/** The time span of an activation. */
+export interface ActivationWindow {
+  startsAt: Date;
+  endsAt: Date;
+  /** Length in minutes: as requested, or rounded up to a whole minute when cut short. */
+  durationMinutes: number;
+}
+
+/**
+ * Computes the window of an activation that starts at `now`. An activation never outlasts the
+ * eligible assignment it comes from, so the window ends at `eligibleUntil` when that comes before
+ * the requested duration is up.
+ */
+export function activationWindow(now: Date, durationMinutes: number, eligibleUntil: Date | null = null): ActivationWindow {
+  const requestedEnd = new Date(now.getTime() + durationMinutes * 60_000);
+  if (eligibleUntil === null || eligibleUntil.getTime() >= requestedEnd.getTime()) {
+    return { startsAt: now, endsAt: requestedEnd, durationMinutes };
+  }
+  const shortenedMinutes = Math.max(1, Math.ceil((eligibleUntil.getTime() - now.getTime()) / 60_000));
+  return { startsAt: now, endsAt: eligibleUntil, durationMinutes: shortenedMinutes };
+}
+
+/** Reports whether an activation ends when its eligible assignment ends, not after its duration. */
+export function endsWithAssignment(activation: { endsAt: Date }, eligibleUntil: Date | null): boolean {
+  return eligibleUntil !== null && activation.endsAt.getTime() === eligibleUntil.getTime();
 }

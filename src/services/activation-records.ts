@@ -1,7 +1,7 @@
 import { and, eq, gt, inArray, isNull, lte, or } from 'drizzle-orm';
 import { activations, assignments } from '../../db/schema.js';
 import type { Transaction } from '../../db/client.js';
-import { activationWindow, type ActivationCheck } from '../domain/activation.js';
+import { activationWindow, endsWithAssignment, type ActivationCheck } from '../domain/activation.js';
 import { slackDateToken } from '../domain/dates.js';
 import { UserError } from '../errors.js';
 import type { ServiceContext } from './context.js';
@@ -17,6 +17,8 @@ export async function insertActivation(
   role: Role,
   input: {
     assignmentId: string;
+    /** End of the eligible assignment; the activation ends then at the latest. */
+    eligibleUntil: Date | null;
     userId: string;
     check: Extract<ActivationCheck, { ok: true }>;
     status: 'active' | 'pending_approval';
@@ -25,7 +27,7 @@ export async function insertActivation(
     nextReminderAt?: Date | null;
   },
 ): Promise<ActivationRow> {
-  const window = activationWindow(input.now, input.check.durationMinutes);
+  const window = activationWindow(input.now, input.check.durationMinutes, input.eligibleUntil);
   const [activation] = await tx
     .insert(activations)
     .values({
@@ -36,7 +38,7 @@ export async function insertActivation(
       requestedAt: input.now,
       startsAt: window.startsAt,
       endsAt: window.endsAt,
-      durationMinutes: input.check.durationMinutes,
+      durationMinutes: window.durationMinutes,
       justification: input.check.justification,
       ticketSystem: input.check.ticketSystem,
       ticketNumber: input.check.ticketNumber,
@@ -119,13 +121,19 @@ export async function refuseIfOpen(tx: Transaction, role: Role, userId: string):
   rejectOpen(role, await findOpenActivation(tx, role.id, userId));
 }
 
-/** Builds the outbox rows an activation owes when it starts: DM, expiry job and security post. */
+/**
+ * Builds the outbox rows an activation owes when it starts: DM, expiry job and security post.
+ * `eligibleUntil` is the end of the eligible assignment, so the messages can say when the
+ * activation ends early because of it.
+ */
 export function activationStartedItems(
   context: ServiceContext,
   role: Role,
   activation: ActivationRow,
   approvedBy: string | undefined,
+  eligibleUntil: Date | null,
 ): OutboxItem[] {
+  const endsWithEligibility = endsWithAssignment(activation, eligibleUntil);
   const items: OutboxItem[] = [
     {
       kind: 'notice',
@@ -139,6 +147,7 @@ export function activationStartedItems(
           endsAt: activation.endsAt.toISOString(),
           durationMinutes: activation.durationMinutes,
           approvedBy: approvedBy ?? null,
+          endsWithEligibility,
         },
       },
     },
@@ -160,6 +169,7 @@ export function activationStartedItems(
           justification: activation.justification,
           ticket: formatTicket(activation),
           approvedBy: approvedBy ?? null,
+          endsWithEligibility,
         },
       },
     });

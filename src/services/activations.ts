@@ -41,7 +41,7 @@ export interface ActivationResult {
 
 /** Either an activation that started at once, or a request filed for approval. */
 export type ActivateOutcome =
-  | ({ outcome: 'activated' } & ActivationResult)
+  | ({ outcome: 'activated'; eligibleUntil: Date | null } & ActivationResult)
   | ({ outcome: 'requested'; approverIds: string[] } & ActivationResult);
 
 /**
@@ -88,11 +88,20 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
       throw new Error('activation request rejected without a reason');
     }
     if (role.settings.requireApproval) {
-      const filed = await fileRequest(tx, context, { role, assignmentId: assignment.id, userId: request.userId, check, groupMembers, now });
+      const filed = await fileRequest(tx, context, {
+        role,
+        assignmentId: assignment.id,
+        eligibleUntil: assignment.endsAt,
+        userId: request.userId,
+        check,
+        groupMembers,
+        now,
+      });
       return { outcome: 'requested', ...filed };
     }
     const activation = await insertActivation(tx, role, {
       assignmentId: assignment.id,
+      eligibleUntil: assignment.endsAt,
       userId: request.userId,
       check,
       status: 'active',
@@ -102,7 +111,7 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
     // taken last.
     await Promise.all([
       enqueueOutbox(tx, [
-        ...activationStartedItems(context, role, activation, undefined),
+        ...activationStartedItems(context, role, activation, undefined, assignment.endsAt),
         ...homeRefreshes([request.userId], { administrators: true }),
       ]),
       appendAudit(tx, {
@@ -117,7 +126,7 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
         after: describeActivation(activation),
       }),
     ]);
-    return { outcome: 'activated', activation, role };
+    return { outcome: 'activated', activation, role, eligibleUntil: assignment.endsAt };
   });
 }
 

@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, gte, lte, ne, or, sql } from 'drizzle-orm';
 import { activations, approvalApprovers, approvalMessages, roles } from '../../db/schema.js';
 import type { Executor, Transaction } from '../../db/client.js';
-import type { ActivationCheck } from '../domain/activation.js';
+import { activationWindow, type ActivationCheck } from '../domain/activation.js';
 import { nextReminderAt, selectApprovers } from '../domain/approval.js';
 import { slackDateToken } from '../domain/dates.js';
 import { UserError } from '../errors.js';
@@ -40,6 +40,8 @@ export async function fileRequest(
   input: {
     role: Role;
     assignmentId: string;
+    /** End of the eligible assignment; the request asks for no more time than is left of it. */
+    eligibleUntil: Date | null;
     userId: string;
     check: Extract<ActivationCheck, { ok: true }>;
     groupMembers: string[];
@@ -66,6 +68,7 @@ export async function fileRequest(
   const firstReminder = nextReminderAt(now, 0, expiresAt);
   const activation = await insertActivation(tx, role, {
     assignmentId: input.assignmentId,
+    eligibleUntil: input.eligibleUntil,
     userId: input.userId,
     check: input.check,
     status: 'pending_approval',
@@ -130,8 +133,8 @@ export async function fileRequest(
 }
 
 /**
- * Approves a pending request and starts the activation from now for its requested duration.
- * Only an approver of that request may approve, checked from the database; the first decision
+ * Approves a pending request and starts the activation from now for its requested duration, or
+ * until the requester's eligible assignment ends when that comes first. Only an approver of that request may approve, checked from the database; the first decision
  * wins, and a later one is rejected with who decided.
  */
 export async function approveRequest(
@@ -144,22 +147,24 @@ export async function approveRequest(
     requireDecidable(pending, request.approverId, now);
     // Locks the assignment until commit, so a removal that runs meanwhile waits and then ends
     // the activation this approval starts.
-    if ((await findAssignmentInForce(tx, role.id, pending.userId, now)) === undefined) {
+    const assignment = await findAssignmentInForce(tx, role.id, pending.userId, now);
+    if (assignment === undefined) {
       throw new UserError(
         'not_eligible',
         `<@${pending.userId}> is no longer eligible for ${role.name}, so the request cannot be approved.`,
       );
     }
 
-    const endsAt = new Date(now.getTime() + pending.durationMinutes * 60_000);
+    const window = activationWindow(now, pending.durationMinutes, assignment.endsAt);
     // The update and the approvers' read go out in one round trip.
     const [[approved], approverIds] = await Promise.all([
       tx
         .update(activations)
         .set({
           status: 'active',
-          startsAt: now,
-          endsAt,
+          startsAt: window.startsAt,
+          endsAt: window.endsAt,
+          durationMinutes: window.durationMinutes,
           decidedBy: request.approverId,
           decidedAt: now,
           nextReminderAt: null,
@@ -174,7 +179,7 @@ export async function approveRequest(
     // taken last.
     await Promise.all([
       enqueueOutbox(tx, [
-        ...activationStartedItems(context, role, approved, request.approverId),
+        ...activationStartedItems(context, role, approved, request.approverId, assignment.endsAt),
         { kind: 'approval_update', payload: { activationId: approved.id } },
         ...homeRefreshes([approved.userId, ...approverIds], { administrators: true }),
       ]),

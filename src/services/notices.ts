@@ -12,6 +12,8 @@ export type Notice =
       endsAt: string;
       durationMinutes: number;
       approvedBy: string | null;
+      /** Whether it ends early, when the eligible assignment ends. Absent in rows of older versions. */
+      endsWithEligibility?: boolean;
     }
   | {
       type: 'activation_announced';
@@ -24,6 +26,8 @@ export type Notice =
       justification: string | null;
       ticket: string | null;
       approvedBy: string | null;
+      /** Whether it ends early, when the eligible assignment ends. Absent in rows of older versions. */
+      endsWithEligibility?: boolean;
     }
   | {
       type: 'activation_ended';

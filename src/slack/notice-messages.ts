@@ -25,7 +25,9 @@ export function renderNotice(notice: Notice): RenderedMessage {
         blocks: [
           section(`:unlock: *${escapeMrkdwn(notice.roleName)}* is active for you until ${until}.`),
           context(
-            `${approved}It ends by itself after ${formatDuration(notice.durationMinutes)}. End it earlier with \`/pim deactivate\`.`,
+            `${approved}It ends by itself after ${formatDuration(notice.durationMinutes)}${
+              notice.endsWithEligibility === true ? ', when your eligible assignment of the role ends' : ''
+            }. End it earlier with \`/pim deactivate\`.`,
           ),
         ],
       };
@@ -40,7 +42,10 @@ export function renderNotice(notice: Notice): RenderedMessage {
           section(`:key: ${mention(notice.userId)} activated *${escapeMrkdwn(notice.roleName)}*.`),
           fields([
             ['Duration', formatDuration(notice.durationMinutes)],
-            ['Ends', slackDateToken(new Date(notice.endsAt))],
+            [
+              'Ends',
+              `${slackDateToken(new Date(notice.endsAt))}${notice.endsWithEligibility === true ? ' (end of eligibility)' : ''}`,
+            ],
             ['Justification', justification],
             ...(notice.ticket === null ? [] : [['Ticket', escapeMrkdwn(notice.ticket)] as [string, string]]),
             ...(notice.approvedBy === null ? [] : [['Approved by', mention(notice.approvedBy)] as [string, string]]),

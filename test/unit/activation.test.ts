@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activationWindow, checkActivationRequest } from '../../src/domain/activation.js';
+import { activationWindow, checkActivationRequest, endsWithAssignment } from '../../src/domain/activation.js';
 import { DEFAULT_ROLE_SETTINGS, readRoleSettings, type RoleSettings } from '../../src/domain/role-settings.js';
 
 const ROLE = 'Billing Administrator';
@@ -62,6 +62,30 @@ describe('activationWindow', () => {
     const window = activationWindow(now, 150);
     expect(window.startsAt).toEqual(now);
     expect(window.endsAt.toISOString()).toBe('2026-03-29T03:00:00.000Z');
+    expect(window.durationMinutes).toBe(150);
+  });
+
+  it('keeps the duration before eligibility ends', () => {
+    const now = new Date('2026-03-29T00:30:00Z');
+    const window = activationWindow(now, 150, new Date('2026-03-29T03:00:00Z'));
+    expect(window.endsAt.toISOString()).toBe('2026-03-29T03:00:00.000Z');
+    expect(window.durationMinutes).toBe(150);
+  });
+
+  it('ends early with eligibility', () => {
+    const now = new Date('2026-03-29T00:30:00Z');
+    const eligibleUntil = new Date('2026-03-29T01:15:30Z');
+    const window = activationWindow(now, 150, eligibleUntil);
+    expect(window.endsAt).toEqual(eligibleUntil);
+    expect(window.durationMinutes).toBe(46);
+    expect(endsWithAssignment(window, eligibleUntil)).toBe(true);
+    expect(endsWithAssignment(window, null)).toBe(false);
+  });
+
+  it('counts a last partial minute as one', () => {
+    const now = new Date('2026-03-29T00:30:00Z');
+    const window = activationWindow(now, 60, new Date('2026-03-29T00:30:20Z'));
+    expect(window.durationMinutes).toBe(1);
   });
 });
 

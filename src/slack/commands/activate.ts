@@ -1,4 +1,5 @@
 import type { RespondFn } from '@slack/bolt';
+import { endsWithAssignment } from '../../domain/activation.js';
 import type { PimCommand } from '../../domain/command.js';
 import { slackDateToken } from '../../domain/dates.js';
 import { formatDuration } from '../../domain/duration.js';
@@ -59,7 +60,9 @@ export async function handleActivateCommand(deps: SlackDeps, origin: CommandOrig
     );
     const text =
       result.outcome === 'activated'
-        ? `:unlock: *${escapeMrkdwn(result.role.name)}* is active for ${formatDuration(result.activation.durationMinutes)}, until ${slackDateToken(result.activation.endsAt)}.`
+        ? `:unlock: *${escapeMrkdwn(result.role.name)}* is active for ${formatDuration(result.activation.durationMinutes)}, until ${slackDateToken(result.activation.endsAt)}${
+            endsWithAssignment(result.activation, result.eligibleUntil) ? ', when your eligible assignment of the role ends' : ''
+          }.`
         : `:hourglass_flowing_sand: Your request for *${escapeMrkdwn(result.role.name)}* (${formatDuration(result.activation.durationMinutes)}) is waiting for approval by ${result.approverIds.map(mention).join(', ')}. You will get a DM when it is decided.`;
     await origin.respond({ response_type: 'ephemeral', text });
     return;
