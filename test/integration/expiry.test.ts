@@ -179,7 +179,7 @@ describe('expiry', () => {
       await eventually(async () => {
         const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activation.id}`;
         return row?.status === 'expired' ? true : undefined;
-      }, 10_000);
+      });
       await eventually(async () => ((await app.runtime.queues.expiry.getJob(jobId)) ? undefined : true));
       expect(await auditCount(activation.id, 'activation.expired')).toBe(1);
       await fake.waitFor('chat.postMessage', (call) => call.body.channel === LOCKED_USER && messageText(call.body).includes('its time is up'));
