@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type postgres from 'postgres';
 import { migrationsApplied, type Database } from '../db/client.js';
+import type { Clock } from './clock.js';
+import { describeClockSkew, measureClockSkew } from './clock-skew.js';
 import type { Metrics, MetricSources } from './metrics.js';
 import { refreshStoredGauges } from './metrics.js';
 import { readEvictionPolicy, REQUIRED_EVICTION_POLICY } from './redis.js';
@@ -27,6 +29,8 @@ export interface HealthSources {
   redis: Redis;
   metrics: Metrics;
   metricSources: MetricSources;
+  /** The clock that services read, compared with PostgreSQL's. */
+  clock: Clock;
   /** Socket Mode connection state; `undefined` in HTTP mode and in worker-only processes. */
   socketMode?: () => SocketModeStatus;
   /** True once shutdown began: the process finishes its work but should get no more. */
@@ -82,7 +86,7 @@ export function opsRoutes(sources: HealthSources): OpsRoute[] {
 
 /** Checks each dependency and returns `ok` or a short reason for each. */
 export async function checkReadiness(sources: HealthSources): Promise<Readiness> {
-  const [postgresCheck, redisCheck, securityChannel] = await Promise.all([
+  const [postgresCheck, redisCheck, securityChannel, clockSkewMs] = await Promise.all([
     withTimeout(migrationsApplied(sources.sql), READINESS_CHECK_TIMEOUT_MS, 'Postgres check').then(
       (applied) => ({ postgres: 'ok', migrations: applied ? 'ok' : 'pending' }),
       (error: unknown) => ({ postgres: describe(error), migrations: 'unknown' }),
@@ -95,6 +99,8 @@ export async function checkReadiness(sources: HealthSources): Promise<Readiness>
     withTimeout(readSecurityChannelStatus(sources.db), READINESS_CHECK_TIMEOUT_MS, 'security channel status').catch(
       () => undefined,
     ),
+    // PostgreSQL's own check reports an outage, so a failed reading adds nothing here.
+    withTimeout(measureClockSkew(sources.sql, sources.clock), READINESS_CHECK_TIMEOUT_MS, 'clock check').catch(() => undefined),
   ]);
   const checks: Record<string, string> = { ...postgresCheck, redis: redisCheck };
   const socketMode = sources.socketMode?.();
@@ -102,6 +108,8 @@ export async function checkReadiness(sources: HealthSources): Promise<Readiness>
   if (sources.isStopping()) checks.process = 'stopping';
   const warnings: Record<string, string> = {};
   if (securityChannel?.problem != null) warnings.securityChannel = securityChannel.problem.error;
+  const clockWarning = clockSkewMs === undefined ? undefined : describeClockSkew(clockSkewMs);
+  if (clockWarning !== undefined) warnings.clock = clockWarning;
   const ready = Object.values(checks).every((value) => value === 'ok');
   return { ready, checks, warnings, ...(socketMode === undefined ? {} : { socketMode }) };
 }

@@ -1,6 +1,7 @@
 import { WebClient, type FetchFunction } from '@slack/web-api';
 import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../db/client.js';
 import type { Clock } from './clock.js';
+import { warnOfClockSkew } from './clock-skew.js';
 import type { Config } from './config.js';
 import { opsRoutes, type HealthSources } from './health.js';
 import { InFlight } from './in-flight.js';
@@ -110,6 +111,7 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
     const identity = await resolveBotIdentity(slackClient);
     logger.info({ botUserId: identity.botUserId, teamId: identity.teamId }, 'connected to Slack');
     await prepareInstallation(context, config, slackClient, logger);
+    await warnOfClockSkew(database.sql, clock, logger);
 
     const sources: HealthSources = {
       sql: database.sql,
@@ -117,6 +119,7 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
       redis: redis.commands,
       metrics,
       metricSources: metricSources(database),
+      clock,
       isStopping: () => stopper.stopping,
     };
     if (config.processRole !== 'web') {
