@@ -58,6 +58,13 @@ describe('Home refreshes through the running app', () => {
 
     await eventually(async () => (JSON.stringify(fake.homeView(viewer)?.view).includes('user-administrator') ? true : undefined));
     expect(publishCount(viewer)).toBeGreaterThan(publishedBefore);
+    // A pass publishes its tabs concurrently, so a wrong publish to the non-viewer can land after
+    // the viewer's. The refresher marks a pass's rows delivered once all its publishes returned.
+    await eventually(async () => {
+      const [waiting] = await app.sql<{ count: number }[]>`
+        select count(*)::int as count from outbox where kind = 'home_refresh' and delivered_at is null`;
+      return waiting?.count === 0 ? true : undefined;
+    });
     expect(publishCount(NOT_A_VIEWER)).toBe(0);
     const [row] = await app.sql<{ count: number }[]>`select count(*)::int as count from home_tab_viewers where user_id = ${viewer}`;
     expect(row?.count).toBe(1);
