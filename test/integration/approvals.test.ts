@@ -355,7 +355,11 @@ describe('denial, cancellation and timeout', () => {
         app.clock.offsetMs = 0;
       }
     };
+    // The sweep records a reminder in its own transaction, and the DM follows through the outbox,
+    // so the audit trail shows at once a reminder sent too early.
+    const recordedReminders = async () => (await auditActions(id)).filter((action) => action === 'request.reminded').length;
     await sweepAt(14);
+    expect(await recordedReminders()).toBe(0);
     expect(reminders()).toHaveLength(0);
     await sweepAt(15);
     await eventually(async () => (reminders().length === 1 ? true : undefined));
@@ -364,6 +368,7 @@ describe('denial, cancellation and timeout', () => {
     expect(next?.reminders_sent).toBe(1);
     expect(next?.next_reminder_at.getTime()).toBe(requestedAt + 45 * 60_000);
     await sweepAt(44);
+    expect(await recordedReminders()).toBe(1);
     await sweepAt(45);
     await eventually(async () => (reminders().length === 2 ? true : undefined));
     expect((await auditActions(id)).filter((action) => action === 'request.reminded')).toHaveLength(2);
