@@ -313,7 +313,14 @@ export async function sendDueReminder(context: ServiceContext, activationId: str
     if (updated === undefined) return { outcome: 'nothing_to_do' };
 
     const role = await readRole(tx, updated.roleId);
-    const approverIds = await listApproverIds(tx, activationId);
+    // Approvers removed from the role since the request was filed can no longer decide it.
+    const approvers = await tx
+      .select({ approverId: approvalApprovers.approverId, source: approvalApprovers.source })
+      .from(approvalApprovers)
+      .where(eq(approvalApprovers.activationId, activationId));
+    const approverIds = approvers
+      .filter((approver) => stillApprover(role, approver.approverId, approver.source))
+      .map((approver) => approver.approverId);
     const items: OutboxItem[] = approverIds.map((approverId) => ({
       kind: 'notice',
       payload: {
@@ -486,7 +493,33 @@ export async function authorizeDecision(
       'You were asked as a Privileged Role Administrator, but that role is no longer active for you. Activate it to decide.',
     );
   }
-  return { pending, role: await readRole(db, pending.roleId) };
+  const role = await readRole(db, pending.roleId);
+  if (!stillApprover(role, approverId, approver.source)) {
+    throw new UserError(
+      'not_authorized',
+      `You are no longer an approver of ${role.name}: its approvers changed after this request was filed, so you cannot decide it.`,
+    );
+  }
+  return { pending, role };
+}
+
+/**
+ * Reports whether a recorded approver is still one under the role's current settings, so that
+ * removing someone from a role's approvers also takes away the requests already sent to them. A
+ * group member passes while the role names any user group, because Slack is not asked again for
+ * the group's members.
+ */
+function stillApprover(role: Role, approverId: string, source: 'user' | 'group' | 'pra'): boolean {
+  const { users, groups } = role.settings.approvers;
+  switch (source) {
+    case 'user':
+      return users.includes(approverId);
+    case 'group':
+      return groups.length > 0;
+    case 'pra':
+      // Administrators are asked only when the role names nobody.
+      return users.length + groups.length === 0;
+  }
 }
 
 async function closeRequest(

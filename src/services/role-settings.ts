@@ -11,7 +11,7 @@ import { listRoles, type Role } from './roles.js';
 /**
  * Replaces a role's settings. Active Privileged Role Administrators only; the audit event
  * records the values before and after. Requests already filed keep the rules they were made
- * under; new requests follow the new settings.
+ * under, except that an approver removed from the role can no longer decide them.
  */
 export async function updateRoleSettings(
   context: ServiceContext,

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepDueRequests } from '../../src/jobs/sweep.js';
+import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
+import { listRoles } from '../../src/services/roles.js';
+import { updateRoleSettings } from '../../src/services/role-settings.js';
+import { FakeSlack } from '../support/fake-slack.js';
+import {
+  createTestEnvironment,
+  eventually,
+  messageText,
+  replyTo,
+  startTestApp,
+  type TestApp,
+  type TestEnvironment,
+} from '../support/harness.js';
+
+// An administrator removes an approver they no longer trust while a request sent to them waits.
+const ADMIN = 'UADMINRM1';
+const DISTRUSTED = 'UAPPRRM01';
+const KEPT = 'UAPPRRM02';
+const REQUESTER = 'UREQRM001';
+
+let environment: TestEnvironment;
+let fake: FakeSlack;
+let app: TestApp;
+
+beforeAll(async () => {
+  environment = createTestEnvironment();
+  fake = await FakeSlack.start();
+  for (const id of [ADMIN, DISTRUSTED, KEPT, REQUESTER]) fake.setUser({ id, tz: 'UTC' });
+  app = await startTestApp({ environment, fake, admins: [ADMIN] });
+  await configure({ requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
+  expect(await command(ADMIN, `assign <@${REQUESTER}> billing eligible`)).toContain('is now eligible');
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await fake?.close();
+  await environment?.destroy();
+});
+
+async function configure(change: Partial<RoleSettings>): Promise<void> {
+  const role = (await listRoles(app.runtime.context.db)).find((candidate) => candidate.slug.startsWith('billing'));
+  if (role === undefined) throw new Error('no billing role');
+  await updateRoleSettings(app.runtime.context, { actorId: ADMIN, roleId: role.id, settings: { ...DEFAULT_ROLE_SETTINGS, ...role.settings, ...change } });
+}
+
+async function command(userId: string, text: string): Promise<string> {
+  const result = await app.sender.command(userId, text);
+  expect(result.status).toBe(200);
+  return replyTo(fake, result.responseUrl);
+}
+
+async function clickReply(userId: string, actionId: string, activationId: string): Promise<string> {
+  const result = await app.sender.action(userId, { actionId, value: activationId, blockId: `decide:${activationId}`, actionType: 'button' });
+  expect(result.status).toBe(200);
+  const call = await fake.waitFor('response_url', (candidate) => candidate.url === result.responseUrl);
+  return messageText(call.body);
+}
+
+async function statusOf(activationId: string): Promise<string | undefined> {
+  const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activationId}`;
+  return row?.status;
+}
+
+describe('approver removed from the role', () => {
+  it('can no longer decide a filed request', async () => {
+    expect(await command(REQUESTER, 'activate billing 1h month-end close')).toContain('waiting for approval');
+    const [row] = await app.sql<{ id: string; requested_at: Date }[]>`
+      select id, requested_at from activations where user_id = ${REQUESTER} and status = 'pending_approval'`;
+    if (row === undefined) throw new Error('no pending request');
+    await configure({ approvers: { users: [KEPT], groups: [] } });
+
+    expect(await clickReply(DISTRUSTED, 'approval_approve', row.id)).toContain('no longer an approver');
+    expect(await clickReply(DISTRUSTED, 'approval_deny', row.id)).toContain('no longer an approver');
+    expect(await statusOf(row.id)).toBe('pending_approval');
+
+    // The 15-minute reminder goes only to the approver who is still one.
+    app.clock.offsetMs = row.requested_at.getTime() + 15 * 60_000 - Date.now();
+    try {
+      await sweepDueRequests(app.runtime.context, app.runtime.context.logger);
+    } finally {
+      app.clock.offsetMs = 0;
+    }
+    const reminderTo = (userId: string) => fake.messagesTo(userId).filter((call) => messageText(call.body).includes('Reminder:'));
+    await eventually(async () => (reminderTo(KEPT).length === 1 ? true : undefined));
+    expect(reminderTo(DISTRUSTED)).toHaveLength(0);
+
+    expect(await clickReply(KEPT, 'approval_approve', row.id)).toContain('You approved');
+    expect(await statusOf(row.id)).toBe('active');
+  });
+});
