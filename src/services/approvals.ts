@@ -17,7 +17,7 @@ import { appendAudit, SYSTEM_ACTOR } from './audit.js';
 import type { ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
-import { listRoles, type Role } from './roles.js';
+import { listRoles, toRole, type Role } from './roles.js';
 
 /** How far back the approval message lists the requester's earlier activations of the role. */
 export const RECENT_ACTIVATIONS_DAYS = 30;
@@ -388,16 +388,24 @@ export interface PendingRequest {
   roleName: string;
 }
 
-/** Lists the pending requests that `approverId` may decide, oldest first. */
-export async function listRequestsForApprover(db: Executor, approverId: string): Promise<PendingRequest[]> {
+/**
+ * Lists the pending requests that `approverId` may decide at `now`, oldest first: those sent to
+ * them, less those of roles whose approvers no longer include them, and less those they were
+ * asked as an administrator while that role is not active for them.
+ */
+export async function listRequestsForApprover(db: Executor, approverId: string, now: Date): Promise<PendingRequest[]> {
   const rows = await db
-    .select({ activation: activations, roleName: roles.name })
+    .select({ activation: activations, role: roles, source: approvalApprovers.source })
     .from(approvalApprovers)
     .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
     .innerJoin(roles, eq(roles.id, activations.roleId))
     .where(and(eq(approvalApprovers.approverId, approverId), eq(activations.status, 'pending_approval')))
     .orderBy(activations.requestedAt);
-  return rows;
+  const current = rows.filter((row) => stillApprover(toRole(row.role), approverId, row.source));
+  const isActivePra = current.some((row) => row.source === 'pra') && (await readAccess(db, approverId, now)).isActivePra;
+  return current
+    .filter((row) => row.source !== 'pra' || isActivePra)
+    .map((row) => ({ activation: row.activation, roleName: row.role.name }));
 }
 
 /** Everything an approval message shows about a request, read fresh at delivery time. */

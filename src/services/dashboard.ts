@@ -93,7 +93,7 @@ export async function readDashboard(
     userId,
     now,
     status: await readUserStatus(db, userId, now),
-    approvals: await listRequestsForApprover(db, userId),
+    approvals: await listRequestsForApprover(db, userId, now),
     reviewItems: await listReviewItems(db, userId),
     admin: seesAdmin ? await readAdmin(access.isActivePra) : undefined,
   };

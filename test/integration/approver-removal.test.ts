@@ -16,6 +16,7 @@ import {
 
 // An administrator removes an approver they no longer trust while a request sent to them waits.
 const ADMIN = 'UADMINRM1';
+const FORMER_ADMIN = 'UADMINRM2';
 const DISTRUSTED = 'UAPPRRM01';
 const KEPT = 'UAPPRRM02';
 const REQUESTER = 'UREQRM001';
@@ -27,10 +28,14 @@ let app: TestApp;
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
-  for (const id of [ADMIN, DISTRUSTED, KEPT, REQUESTER]) fake.setUser({ id, tz: 'UTC' });
-  app = await startTestApp({ environment, fake, admins: [ADMIN] });
-  await configure({ requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
-  expect(await command(ADMIN, `assign <@${REQUESTER}> billing eligible`)).toContain('is now eligible');
+  for (const id of [ADMIN, FORMER_ADMIN, DISTRUSTED, KEPT, REQUESTER]) fake.setUser({ id, tz: 'UTC' });
+  app = await startTestApp({ environment, fake, admins: [ADMIN, FORMER_ADMIN] });
+  await configure('billing', { requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
+  // Names nobody, so the active Privileged Role Administrators are asked.
+  await configure('service', { requireApproval: true, approvers: { users: [], groups: [] } });
+  for (const role of ['billing', 'service']) {
+    expect(await command(ADMIN, `assign <@${REQUESTER}> ${role} eligible`)).toContain('is now eligible');
+  }
 });
 
 afterAll(async () => {
@@ -39,9 +44,9 @@ afterAll(async () => {
   await environment?.destroy();
 });
 
-async function configure(change: Partial<RoleSettings>): Promise<void> {
-  const role = (await listRoles(app.runtime.context.db)).find((candidate) => candidate.slug.startsWith('billing'));
-  if (role === undefined) throw new Error('no billing role');
+async function configure(slug: string, change: Partial<RoleSettings>): Promise<void> {
+  const role = (await listRoles(app.runtime.context.db)).find((candidate) => candidate.slug.startsWith(slug));
+  if (role === undefined) throw new Error(`no ${slug} role`);
   await updateRoleSettings(app.runtime.context, { actorId: ADMIN, roleId: role.id, settings: { ...DEFAULT_ROLE_SETTINGS, ...role.settings, ...change } });
 }
 
@@ -69,11 +74,13 @@ describe('approver removed from the role', () => {
     const [row] = await app.sql<{ id: string; requested_at: Date }[]>`
       select id, requested_at from activations where user_id = ${REQUESTER} and status = 'pending_approval'`;
     if (row === undefined) throw new Error('no pending request');
-    await configure({ approvers: { users: [KEPT], groups: [] } });
+    await configure('billing', { approvers: { users: [KEPT], groups: [] } });
 
     expect(await clickReply(DISTRUSTED, 'approval_approve', row.id)).toContain('no longer an approver');
     expect(await clickReply(DISTRUSTED, 'approval_deny', row.id)).toContain('no longer an approver');
     expect(await statusOf(row.id)).toBe('pending_approval');
+    expect(await command(DISTRUSTED, 'requests')).toContain('No requests are waiting');
+    expect(await command(KEPT, 'requests')).toContain('1 request(s) waiting for you');
 
     // The 15-minute reminder goes only to the approver who is still one.
     app.clock.offsetMs = row.requested_at.getTime() + 15 * 60_000 - Date.now();
@@ -88,5 +95,16 @@ describe('approver removed from the role', () => {
 
     expect(await clickReply(KEPT, 'approval_approve', row.id)).toContain('You approved');
     expect(await statusOf(row.id)).toBe('active');
+  });
+
+  it('hides requests from an administrator no longer active', async () => {
+    expect(await command(REQUESTER, 'activate service 1h deploy fix')).toContain('waiting for approval');
+    expect(await command(FORMER_ADMIN, 'requests')).toContain('1 request(s) waiting for you');
+
+    expect(await command(ADMIN, `assign <@${FORMER_ADMIN}> privileged-role-administrator eligible stepping back`)).toContain(
+      'is now instead eligible',
+    );
+    expect(await command(FORMER_ADMIN, 'requests')).toContain('No requests are waiting');
+    expect(await command(ADMIN, 'requests')).toContain('1 request(s) waiting for you');
   });
 });

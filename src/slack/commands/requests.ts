@@ -13,7 +13,7 @@ const LISTED_REQUESTS = 20;
 
 /** Handles `/pim requests`: the requests waiting for the caller, each with Approve and Deny. */
 export async function handleRequestsCommand(deps: SlackDeps, origin: CommandOrigin) {
-  const pending = await listRequestsForApprover(deps.context.db, origin.userId);
+  const pending = await listRequestsForApprover(deps.context.db, origin.userId, deps.context.clock.now());
   if (pending.length === 0) {
     await origin.respond({ response_type: 'ephemeral', text: 'No requests are waiting for your approval.' });
     return;
