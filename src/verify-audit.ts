@@ -11,10 +11,10 @@ const USAGE = 'usage: npm run audit:verify [-- --head ID:HASH]   (ID:HASH as pri
 
 const headSchema = z
   .string()
-  .regex(/^\d+:[0-9a-f]{64}$/, 'expected ID:HASH, such as 1234:9f86d081… with the whole 64-character hash')
+  .regex(/^\d+:[0-9a-fA-F]{64}$/, 'expected ID:HASH, such as 1234:9f86d081… with the whole 64-character hash')
   .transform((text): AuditHead => {
     const [id = '', hash = ''] = text.split(':');
-    return { id: Number(id), hash };
+    return { id: Number(id), hash: hash.toLowerCase() };
   });
 
 const PROBLEMS: Record<Extract<AuditChainCheck, { ok: false }>['reason'], string> = {
@@ -37,6 +37,9 @@ async function verifyFromCommandLine(): Promise<number> {
   }
 
   const url = process.env.DATABASE_URL?.trim() || DEFAULT_DATABASE_URL;
+  // Named first, so that a run against the wrong database cannot pass for a verdict on the right one.
+  const { hostname, port, pathname } = new URL(url);
+  process.stdout.write(`checking the audit chain in database ${pathname.slice(1)} on ${hostname}:${port || '5432'}\n`);
   const database = connectDatabase(url, { maxConnections: 1 });
   try {
     const check = await verifyAuditChain(database.db, recorded);
@@ -47,7 +50,9 @@ async function verifyFromCommandLine(): Promise<number> {
       return 1;
     }
     process.stdout.write(`audit chain verified: ${check.events} events${recorded === undefined ? '' : `, including recorded event ${recorded.id}`}\n`);
-    if (check.head !== undefined) {
+    if (check.head === undefined) {
+      process.stdout.write('the chain is empty: if events were expected here, check DATABASE_URL\n');
+    } else {
       process.stdout.write(`newest event: ${check.head.id} at ${check.head.occurredAt.toISOString()}\n`);
       process.stdout.write(`record this head outside the database, and pass it with --head next time: ${check.head.id}:${check.head.hash}\n`);
     }

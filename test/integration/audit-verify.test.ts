@@ -72,6 +72,7 @@ describe('audit chain verification', () => {
     const head = await currentHead();
     const result = await verifyCommand();
     expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`in database ${new URL(environment.databaseUrl).pathname.slice(1)} on `);
     expect(result.stdout).toContain('audit chain verified');
     expect(result.stdout).toContain(`${head.id}:${head.hash}`);
   });
@@ -80,7 +81,8 @@ describe('audit chain verification', () => {
     const head = await currentHead();
     await append('after-the-record');
     expect((await verifyAuditChain(database.db, head)).ok).toBe(true);
-    const result = await verifyCommand('--head', `${head.id}:${head.hash}`);
+    // A hash copied in upper case is the same hash.
+    const result = await verifyCommand('--head', `${head.id}:${head.hash.toUpperCase()}`);
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(`including recorded event ${head.id}`);
   });
