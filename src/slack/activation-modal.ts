@@ -19,6 +19,11 @@ export const ACTIVATION_BLOCKS = {
 
 const VALUE_ACTION_ID = 'value';
 
+/** Characters in an input block's hint. https://docs.slack.dev/reference/block-kit/blocks/input-block */
+export const INPUT_HINT_LIMIT = 2_000;
+
+const JUSTIFICATION_PURPOSE = 'Why you need the role now. Shown to the security team.';
+
 /** Initial modal values: whatever the user already typed in the command. */
 export interface ActivationPrefill {
   roleSlug?: string;
@@ -37,7 +42,9 @@ export interface ActivationSubmission {
 
 /** Builds the activation modal listing only `eligibleRoles`. */
 export function buildActivationModal(eligibleRoles: readonly Role[], prefill: ActivationPrefill): View {
-  const options = eligibleRoles.slice(0, STATIC_SELECT_OPTION_LIMIT).map((role) => ({
+  // Only the roles in the select can be submitted, so they alone decide which fields are required.
+  const offered = eligibleRoles.slice(0, STATIC_SELECT_OPTION_LIMIT);
+  const options = offered.map((role) => ({
     text: { type: 'plain_text' as const, text: truncate(role.name, OPTION_TEXT_LIMIT) },
     value: role.slug,
   }));
@@ -47,6 +54,15 @@ export function buildActivationModal(eligibleRoles: readonly Role[], prefill: Ac
     chosen === undefined
       ? 'Such as 30m, 2h or 1h30m, up to the role’s maximum.'
       : `Such as 30m, 2h or 1h30m; ${chosen.name} allows up to ${formatDuration(chosen.settings.maxActivationMinutes)}.`;
+
+  const justificationRoles = offered.filter((role) => role.settings.requireJustification).map((role) => role.name);
+  // Required for Slack when every offered role needs one, so Slack marks the field and refuses
+  // an empty one itself. Otherwise our own check names the role that needs it.
+  const justificationRequired = offered.length > 0 && justificationRoles.length === offered.length;
+  const justificationHint =
+    justificationRequired || justificationRoles.length === 0
+      ? JUSTIFICATION_PURPOSE
+      : `${requiredForHint(justificationRoles, JUSTIFICATION_PURPOSE.length + 1)} ${JUSTIFICATION_PURPOSE}`;
 
   const blocks: KnownBlock[] = [
     {
@@ -76,10 +92,9 @@ export function buildActivationModal(eligibleRoles: readonly Role[], prefill: Ac
     {
       type: 'input',
       block_id: ACTIVATION_BLOCKS.justification,
-      // Optional for Slack so that our own check can say which role requires it and why.
-      optional: true,
+      optional: !justificationRequired,
       label: { type: 'plain_text', text: 'Justification' },
-      hint: { type: 'plain_text', text: 'Why you need the role now. Shown to the security team.' },
+      hint: { type: 'plain_text', text: justificationHint },
       element: {
         type: 'plain_text_input',
         action_id: VALUE_ACTION_ID,
@@ -91,15 +106,15 @@ export function buildActivationModal(eligibleRoles: readonly Role[], prefill: Ac
       },
     },
   ];
-  if (eligibleRoles.some((role) => role.settings.requireTicket)) {
-    const ticketRoles = eligibleRoles.filter((role) => role.settings.requireTicket).map((role) => role.name);
+  const ticketRoles = offered.filter((role) => role.settings.requireTicket).map((role) => role.name);
+  if (ticketRoles.length > 0) {
     blocks.push(
       {
         type: 'input',
         block_id: ACTIVATION_BLOCKS.ticketSystem,
         optional: true,
         label: { type: 'plain_text', text: 'Ticket system' },
-        hint: { type: 'plain_text', text: truncate(`Required for ${ticketRoles.join(', ')}.`, 150) },
+        hint: { type: 'plain_text', text: requiredForHint(ticketRoles, 0) },
         element: {
           type: 'plain_text_input',
           action_id: VALUE_ACTION_ID,
@@ -136,6 +151,27 @@ export function buildActivationModal(eligibleRoles: readonly Role[], prefill: Ac
     close: { type: 'plain_text', text: 'Cancel' },
     blocks,
   };
+}
+
+/**
+ * Says which roles require a field, as `Required for A, B and C.`, within an input hint's limit
+ * less `reserved` characters. Names that do not fit are counted (`and 3 other roles`); when not
+ * even one fits, it says `Required for some of these roles.`
+ */
+export function requiredForHint(roleNames: readonly string[], reserved: number): string {
+  const budget = INPUT_HINT_LIMIT - reserved;
+  for (let shown = roleNames.length; shown > 0; shown -= 1) {
+    const rest = roleNames.length - shown;
+    const names = [...roleNames.slice(0, shown), ...(rest === 0 ? [] : [`${rest} other role${rest === 1 ? '' : 's'}`])];
+    const text = `Required for ${listInWords(names)}.`;
+    if (text.length <= budget) return text;
+  }
+  return truncate('Required for some of these roles.', budget);
+}
+
+function listInWords(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
 
 /** Reads the submitted values from `view.state.values`. */
