@@ -141,6 +141,11 @@ export interface Config {
     apiUrl: string | undefined;
   };
   port: number;
+  /**
+   * Address the HTTP server binds. Unset binds every interface, as a deployed app needs. Only the
+   * sandbox sets it (to loopback), so it has no environment variable.
+   */
+  host?: string;
   databaseUrl: string;
   /** Named prepared statements on the app's Postgres connections (`DATABASE_PREPARED_STATEMENTS`). */
   databasePreparedStatements: boolean;

@@ -9,10 +9,10 @@ export interface OpsServer {
 }
 
 /**
- * Serves `routes` on `port` (0 picks a free one): used by worker-only and Socket Mode
- * processes, which have no Slack endpoint to share a server with.
+ * Serves `routes` on `port` (0 picks a free one) of `host` (every interface when unset): used by
+ * worker-only and Socket Mode processes, which have no Slack endpoint to share a server with.
  */
-export async function startOpsServer(port: number, routes: OpsRoute[]): Promise<OpsServer> {
+export async function startOpsServer(port: number, routes: OpsRoute[], host?: string): Promise<OpsServer> {
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = routes.find((candidate) => candidate.path === path && candidate.method.includes(req.method ?? ''));
@@ -23,7 +23,7 @@ export async function startOpsServer(port: number, routes: OpsRoute[]): Promise<
     }
     route.handler(req, res);
   });
-  server.listen(port);
+  server.listen({ port, ...(host === undefined ? {} : { host }) });
   await once(server, 'listening');
   const address = server.address();
   return {

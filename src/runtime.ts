@@ -132,7 +132,7 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
       port = web.port;
       socket = web.socket;
     } else {
-      const opsServer = await startOpsServer(config.port, opsRoutes(sources));
+      const opsServer = await startOpsServer(config.port, opsRoutes(sources), config.host);
       stopper.add('health server', () => opsServer.close(), { phase: 'last' });
       port = opsServer.port;
     }
@@ -262,6 +262,7 @@ async function startWebRole(
       botId: identity.botId,
       botUserId: identity.botUserId,
       port: config.port,
+      host: config.host,
       routes: opsRoutes(sources),
       gate: { logger, metrics, inFlight, rateLimiter },
     },
@@ -273,7 +274,11 @@ async function startWebRole(
   const socket = app.socket;
   if (socket !== undefined) {
     // Socket Mode has no HTTP endpoint for Slack, so the health routes get a server of their own.
-    const opsServer = await startOpsServer(config.port, opsRoutes({ ...sources, socketMode: () => socket.status() }));
+    const opsServer = await startOpsServer(
+      config.port,
+      opsRoutes({ ...sources, socketMode: () => socket.status() }),
+      config.host,
+    );
     stopper.add('health server', () => opsServer.close(), { phase: 'last' });
     port = opsServer.port;
   }

@@ -64,6 +64,7 @@ export async function startSandbox(config: SandboxConfig, clock: Clock, logger: 
     slack: { botToken: standIn.botToken, signingSecret, appToken: undefined, apiUrl: standIn.apiUrl },
     // The app listens on a free loopback port behind the sandbox server.
     port: 0,
+    host: SANDBOX_HOST,
     databaseUrl: config.databaseUrl,
     databasePreparedStatements: true,
     redisUrl: config.redisUrl,

@@ -34,6 +34,8 @@ export interface SlackAppOptions {
   botId: string;
   botUserId: string;
   port: number;
+  /** Address the HTTP receiver binds, or every interface when unset. */
+  host?: string | undefined;
   /** Served next to `/slack/events` in HTTP mode; Socket Mode serves them elsewhere. */
   routes: OpsRoute[];
   gate: RequestGateOptions;
@@ -132,7 +134,7 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
     socket,
     start: async () => {
       if (receiver instanceof HTTPReceiver) {
-        const server = await receiver.start(options.port);
+        const server = await receiver.start({ port: options.port, ...(options.host === undefined ? {} : { host: options.host }) });
         const address = server.address();
         return typeof address === 'object' && address !== null ? address.port : options.port;
       }

@@ -6,6 +6,7 @@ import { SANDBOX_PEOPLE, SECURITY_CHANNEL_ID } from '../../src/sandbox/seed.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/start.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { createTestEnvironment, TEST_REDIS_URL, type TestEnvironment } from '../support/harness.js';
+import { listeningAddresses } from '../support/listening-sockets.js';
 
 const ALEX = SANDBOX_PEOPLE.eligibleAdmin.id;
 const MORGAN = SANDBOX_PEOPLE.manager.id;
@@ -72,6 +73,16 @@ async function requestGlobalAdministrator(justification: string): Promise<void> 
 function modal() {
   return page.locator('dialog.modal[open]');
 }
+
+describe('sandbox network', () => {
+  it('binds the page and the app behind it to 127.0.0.1 only', async () => {
+    const appPort = sandbox.runtime()?.port;
+    if (appPort === undefined) throw new Error('the sandbox app is not running');
+
+    expect(await listeningAddresses(sandbox.port)).toEqual(['127.0.0.1']);
+    expect(await listeningAddresses(appPort)).toEqual(['127.0.0.1']);
+  });
+});
 
 describe('sandbox page', () => {
   it('shows the seeded assignment DMs in the app messages', async () => {

@@ -15,6 +15,7 @@ import {
   TEST_SIGNING_SECRET,
   type TestEnvironment,
 } from '../support/harness.js';
+import { listeningAddresses } from '../support/listening-sockets.js';
 import { SlackSender } from '../support/slack-requests.js';
 import { deleteRedisKeys, dropDatabase } from '../../src/sandbox/storage-reset.js';
 
@@ -93,6 +94,8 @@ async function runFlowInTimeZone(timeZone: string): Promise<RunOutcome> {
     }, 45_000).catch((error: unknown) => {
       throw new Error(`process in ${timeZone} never became ready: ${String(error)}\n${output()}`);
     });
+    // With Slack tokens the app serves Slack's requests from outside, so it binds every interface.
+    expect(await listeningAddresses(port)).toEqual([expect.stringMatching(/^(::|0\.0\.0\.0)$/)]);
     const sender = new SlackSender({ baseUrl, signingSecret: TEST_SIGNING_SECRET, fake });
 
     const assign = await sender.command(ADMIN, `assign <@${ALICE}> global eligible until 2099-01-10T12:00 on call`);
