@@ -9,6 +9,19 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
 import { sendReply } from './http-io.js';
 
+// Names the page is reached at from this machine. A DNS-rebinding page reaches 127.0.0.1 under a
+// name of its own, and the browser sends that name in Host, so any other Host is rejected.
+const LOOPBACK_HOSTNAMES = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d+))?$/;
+
+/** Returns whether a Host header names this machine's loopback on `port`, as the page's URL does. */
+export function isLoopbackHost(host: string | undefined, port: number): boolean {
+  const match = HOST_HEADER.exec((host ?? '').toLowerCase());
+  if (match === null || !LOOPBACK_HOSTNAMES.has(match[1] ?? '')) return false;
+  // Browsers leave out the port only when it is HTTP's default.
+  return (match[2] ?? '80') === String(port);
+}
+
 /** Serves a request and returns true, or returns false, having read nothing, to pass it on. */
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 
@@ -24,13 +37,24 @@ export interface SandboxServer {
 
 /**
  * Starts listening on `port` of `host`. Requests before {@link SandboxServer.route} is called get
- * 503, because the stand-in needs the bound port to build its URLs.
+ * 503, because the stand-in needs the bound port to build its URLs. Requests whose Host header
+ * is not a loopback name with the bound port get 403.
  */
 export async function listenSandbox(port: number, host: string, logger: Logger): Promise<SandboxServer> {
   let handlers: RequestHandler[] = [];
   let appPort: number | undefined;
+  // Set once listening, which is before any request arrives.
+  let boundPort = port;
 
   const server: Server = createServer((request, response) => {
+    if (!isLoopbackHost(request.headers.host, boundPort)) {
+      logger.warn({ host: request.headers.host, path: request.url }, 'sandbox: rejected a request whose Host is not a loopback name');
+      sendReply(response, {
+        status: 403,
+        body: `Host must be localhost, 127.0.0.1 or [::1] with port ${boundPort}: open http://localhost:${boundPort}/`,
+      });
+      return;
+    }
     void dispatch(request, response).catch((error: unknown) => {
       logger.error({ err: error, path: request.url }, 'sandbox request failed');
       if (!response.headersSent) sendReply(response, { status: 500, body: 'the sandbox failed; see its log' });
@@ -51,9 +75,9 @@ export async function listenSandbox(port: number, host: string, logger: Logger):
 
   server.listen(port, host);
   await once(server, 'listening');
-  const bound = (server.address() as AddressInfo).port;
+  boundPort = (server.address() as AddressInfo).port;
   return {
-    port: bound,
+    port: boundPort,
     route: (next) => {
       handlers = next;
     },

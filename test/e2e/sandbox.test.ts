@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
@@ -82,7 +83,51 @@ describe('sandbox network', () => {
     expect(await listeningAddresses(sandbox.port)).toEqual(['127.0.0.1']);
     expect(await listeningAddresses(appPort)).toEqual(['127.0.0.1']);
   });
+
+  it('rejects a Host that is not a loopback name', async () => {
+    const port = sandbox.port;
+    const rejected = [`attacker.example:${port}`, `localhost.attacker.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost:${port + 1}`, 'localhost'];
+    for (const host of rejected) {
+      const command = await sendWithHost(host, 'POST', '/sandbox/command', { userId: ALEX, channelId: 'C0GENERAL', text: 'status' });
+      expect(command, host).toMatchObject({ status: 403, body: expect.stringContaining('Host must be localhost') });
+      expect((await sendWithHost(host, 'GET', '/')).status, host).toBe(403);
+      expect((await sendWithHost(host, 'POST', '/api/auth.test')).status, host).toBe(403);
+    }
+  });
+
+  it('serves the page under each loopback name', async () => {
+    for (const host of [`localhost:${sandbox.port}`, `127.0.0.1:${sandbox.port}`, `[::1]:${sandbox.port}`, `LocalHost:${sandbox.port}`]) {
+      expect((await sendWithHost(host, 'GET', '/')).status, host).toBe(200);
+    }
+  });
 });
+
+// Sends a request to the sandbox on 127.0.0.1 with the given Host header, which node:http sends as given.
+async function sendWithHost(host: string, method: string, path: string, body?: object): Promise<{ status: number; body: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: sandbox.port,
+        method,
+        path,
+        headers: { host, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+        timeout: UI_TIMEOUT_MS,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no reply to ${method} ${path} within ${UI_TIMEOUT_MS} ms`)));
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
 
 describe('sandbox page', () => {
   it('shows the seeded assignment DMs in the app messages', async () => {
