@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, gte, lte, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, lte, ne, or, sql } from 'drizzle-orm';
 import { activations, approvalApprovers, approvalMessages, roles } from '../../db/schema.js';
 import type { Executor, Transaction } from '../../db/client.js';
 import { activationWindow, type ActivationCheck } from '../domain/activation.js';
@@ -408,13 +408,35 @@ export async function listRequestsForApprover(db: Executor, approverId: string, 
     .map((row) => ({ activation: row.activation, roleName: row.role.name }));
 }
 
+/** One of the requester's earlier activations of the role, as the approver's DM lists it. */
+export interface RecentActivation {
+  startsAt: Date;
+  /** The planned end. */
+  endsAt: Date;
+  /** When it really ended; `null` while it is active. */
+  endedAt: Date | null;
+  durationMinutes: number;
+  status: 'active' | 'expired' | 'deactivated';
+}
+
+/** Statuses of an activation that started. Denied, cancelled, timed-out and failed requests never did. */
+const STARTED_STATUSES = ['active', 'expired', 'deactivated'] as const;
+
+/** Most recent activations read for a request's DM; the rest are only counted. */
+const RECENT_READ_LIMIT = 50;
+
 /** Everything an approval message shows about a request, read fresh at delivery time. */
 export interface RequestDetails {
   activation: ActivationRow;
   roleName: string;
   approverIds: string[];
-  /** The requester's other activations of the role in the last `RECENT_ACTIVATIONS_DAYS` days. */
-  recent: { startsAt: Date; durationMinutes: number; status: string }[];
+  /**
+   * The requester's activations of the role that started, requested in the
+   * `RECENT_ACTIVATIONS_DAYS` days before this request, newest first (at most 50).
+   */
+  recent: RecentActivation[];
+  /** How many such activations there are in all, including those past the 50 in `recent`. */
+  recentCount: number;
 }
 
 /** Reads a request with its approvers and the requester's recent activations of the role. */
@@ -426,8 +448,16 @@ export async function readRequestDetails(db: Executor, activationId: string): Pr
     .where(eq(activations.id, activationId));
   if (row === undefined) return undefined;
   const since = new Date(row.activation.requestedAt.getTime() - RECENT_ACTIVATIONS_DAYS * 24 * 60 * 60_000);
+  // Bounded by this request's own time, so a DM rewritten later does not count what came after.
   const recent = await db
-    .select({ startsAt: activations.startsAt, durationMinutes: activations.durationMinutes, status: activations.status })
+    .select({
+      startsAt: activations.startsAt,
+      endsAt: activations.endsAt,
+      endedAt: activations.endedAt,
+      durationMinutes: activations.durationMinutes,
+      status: activations.status,
+      total: sql<number>`count(*) over ()`.mapWith(Number),
+    })
     .from(activations)
     .where(
       and(
@@ -435,17 +465,18 @@ export async function readRequestDetails(db: Executor, activationId: string): Pr
         eq(activations.roleId, row.activation.roleId),
         ne(activations.id, activationId),
         gte(activations.requestedAt, since),
+        lte(activations.requestedAt, row.activation.requestedAt),
+        inArray(activations.status, [...STARTED_STATUSES]),
       ),
     )
-    .orderBy(desc(activations.requestedAt))
-    .limit(50);
-  const startedRecently = recent.filter((entry) => entry.status !== 'pending_approval' && entry.status !== 'denied'
-    && entry.status !== 'cancelled' && entry.status !== 'timed_out');
+    .orderBy(desc(activations.startsAt))
+    .limit(RECENT_READ_LIMIT);
   return {
     activation: row.activation,
     roleName: row.roleName,
     approverIds: await listApproverIds(db, activationId),
-    recent: startedRecently,
+    recent: recent.map(({ total: _total, status, ...entry }) => ({ ...entry, status: status as RecentActivation['status'] })),
+    recentCount: recent[0]?.total ?? 0,
   };
 }
 

@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { slackDateToken } from '../domain/dates.js';
 import { formatDuration } from '../domain/duration.js';
 import { formatTicket } from '../services/activation-records.js';
-import { RECENT_ACTIVATIONS_DAYS, type PendingRequest, type RequestDetails } from '../services/approvals.js';
+import { RECENT_ACTIVATIONS_DAYS, type PendingRequest, type RecentActivation, type RequestDetails } from '../services/approvals.js';
 import { context, escapeMrkdwn, fields, header, mention, section } from './blocks.js';
 import type { RenderedMessage } from './notice-messages.js';
 
@@ -32,7 +32,7 @@ export function renderApprovalMessage(details: RequestDetails): RenderedMessage 
       ['Starts', 'When approved'],
       ['Justification', request.justification === null ? '_none given_' : escapeMrkdwn(request.justification)],
       ['Ticket', escapeMrkdwn(formatTicket(request) ?? 'none')],
-      [`Last ${RECENT_ACTIVATIONS_DAYS} days`, describeRecent(details)],
+      [`Activations started, last ${RECENT_ACTIVATIONS_DAYS} days`, describeRecent(details)],
       ['Requested', slackDateToken(request.requestedAt)],
     ]),
   ];
@@ -116,13 +116,30 @@ function describeOutcome(details: RequestDetails): string | undefined {
   }
 }
 
+/**
+ * Lists the requester's earlier activations of the role that started, each with how long it
+ * lasted, or its planned duration while still active. Requests that never started (denied,
+ * cancelled, timed out) are not counted: the field's label says "started".
+ */
 function describeRecent(details: RequestDetails): string {
-  if (details.recent.length === 0) return 'No activations';
+  if (details.recentCount === 0) return 'None';
   const listed = details.recent
     .slice(0, RECENT_LISTED)
-    .map((entry) => `${slackDateToken(entry.startsAt, '{date_short}')} (${formatDuration(entry.durationMinutes)})`);
-  const more = details.recent.length > RECENT_LISTED ? `, and ${details.recent.length - RECENT_LISTED} more` : '';
-  return `${details.recent.length} activations: ${listed.join(', ')}${more}`;
+    .map((entry) => `${slackDateToken(entry.startsAt, '{date_short}')} (${describeLength(entry)})`);
+  const unlisted = details.recentCount - listed.length;
+  const more = unlisted > 0 ? `, and ${unlisted} more` : '';
+  const noun = details.recentCount === 1 ? 'activation' : 'activations';
+  return `${details.recentCount} ${noun}: ${listed.join(', ')}${more}`;
+}
+
+function describeLength(entry: RecentActivation): string {
+  if (entry.status === 'active') return `active, ${formatDuration(entry.durationMinutes)} planned`;
+  // A worker records an expiry a little after the planned end. Access never lasts past `endsAt`
+  // (access checks compare with it), so the earlier of the two is when it ended.
+  const endedAt = Math.min(entry.endedAt?.getTime() ?? entry.endsAt.getTime(), entry.endsAt.getTime());
+  const lastedMs = Math.max(0, endedAt - entry.startsAt.getTime());
+  if (lastedMs < 60_000) return 'lasted under a minute';
+  return `lasted ${formatDuration(Math.round(lastedMs / 60_000))}`;
 }
 
 function otherApprovers(details: RequestDetails): string {

@@ -21,8 +21,8 @@ const ADMIN = 'UADMIN04';
 const MANAGER = 'UMANAGER1';
 const MANAGER2 = 'UMANAGER2';
 const GROUP_MEMBER = 'UMANAGER3';
-const REQUESTERS = ['UREQ00001', 'UREQ00002', 'UREQ00003', 'UREQ00004', 'UREQ00005', 'UREQ00006', 'UREQ00007', 'UREQ00008'] as const;
-const [ALICE, BOB, CAROL, DAVE, EVE, FRANK, GRACE, HEIDI] = REQUESTERS;
+const REQUESTERS = ['UREQ00001', 'UREQ00002', 'UREQ00003', 'UREQ00004', 'UREQ00005', 'UREQ00006', 'UREQ00007', 'UREQ00008', 'UREQ00009'] as const;
+const [ALICE, BOB, CAROL, DAVE, EVE, FRANK, GRACE, HEIDI, IVAN] = REQUESTERS;
 const APPROVER_GROUP = 'SAPPROVE1';
 
 let environment: TestEnvironment;
@@ -404,6 +404,47 @@ describe('approvers', () => {
     expect(messageText(call.body)).toContain(`<@${GRACE}> requests *Billing Administrator*`);
     expect(JSON.stringify(call.body.blocks)).toContain(id);
     expect(await command(GRACE, 'requests')).toContain('No requests are waiting');
+  });
+});
+
+describe('recent activations in the approval DM', () => {
+  it('lists started activations with their real length', async () => {
+    const now = app.clock.now().getTime();
+    const [assignment] = await app.sql<{ id: string; role_id: string }[]>`
+      select a.id, a.role_id from assignments a join roles r on r.id = a.role_id
+      where a.user_id = ${IVAN} and r.slug like 'billing%' and a.kind = 'eligible' and a.status = 'current'`;
+    const minute = 60_000;
+    const day = 24 * 60 * minute;
+    // status, start (ms before now), planned minutes, end (ms after the start, or null)
+    const rows: [string, number, number, number | null][] = [
+      ['deactivated', 2 * day, 120, 3 * minute],
+      // The sweep records an expiry a little after the planned end.
+      ['expired', 5 * day, 60, 60 * minute + 30_000],
+      ['denied', 1 * day, 240, null],
+      ['timed_out', 3 * day, 240, null],
+      ['cancelled', 4 * day, 240, null],
+      ['expired', 40 * day, 180, 180 * minute],
+    ];
+    for (const [status, startsAgo, minutes, endedAfter] of rows) {
+      const startsAt = new Date(now - startsAgo);
+      await app.sql`
+        insert into activations (role_id, user_id, assignment_id, status, requested_at, starts_at, ends_at, duration_minutes, ended_at)
+        values (${assignment?.role_id ?? ''}, ${IVAN}, ${assignment?.id ?? ''}, ${status}, ${startsAt}, ${startsAt},
+          ${new Date(startsAt.getTime() + minutes * minute)}, ${minutes},
+          ${endedAfter === null ? null : new Date(startsAt.getTime() + endedAfter)})`;
+    }
+
+    const id = await requestRole(IVAN, 'billing');
+    const text = messageText((await approvalDmTo(MANAGER, id)).body);
+
+    expect(text).toContain('Activations started, last 30 days');
+    expect(text).toContain('2 activations:');
+    expect(text).toContain('(lasted 3 minutes)');
+    expect(text).toContain('(lasted 1 hour)');
+    expect(text).not.toContain('2 hours');
+    expect(text).not.toContain('4 hours');
+    expect(text).not.toContain('3 hours');
+    expect(await command(IVAN, 'cancel')).toContain('You cancelled');
   });
 });
 
