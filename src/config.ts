@@ -146,6 +146,11 @@ export interface Config {
    * sandbox sets it (to loopback), so it has no environment variable.
    */
   host?: string;
+  /**
+   * Whether the app runs in the local sandbox. Start-up logs then name the sandbox's stand-in for
+   * Slack and its seeded administrator instead of Slack and `PIM_ADMINS`. Unset for a real Slack app.
+   */
+  sandbox?: boolean;
   databaseUrl: string;
   /** Named prepared statements on the app's Postgres connections (`DATABASE_PREPARED_STATEMENTS`). */
   databasePreparedStatements: boolean;

@@ -109,7 +109,10 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
       directory: createSlackDirectory(slackClient),
     };
     const identity = await resolveBotIdentity(slackClient);
-    logger.info({ botUserId: identity.botUserId, teamId: identity.teamId }, 'connected to Slack');
+    logger.info(
+      { botUserId: identity.botUserId, teamId: identity.teamId },
+      config.sandbox === true ? "connected to the sandbox's stand-in for Slack" : 'connected to Slack',
+    );
     await prepareInstallation(context, config, slackClient, logger);
     await warnOfClockSkew(database.sql, clock, logger);
 
@@ -336,7 +339,10 @@ async function prepareInstallation(context: ServiceContext, config: Config, clie
   const seeded = await seedRoleCatalog(context.db, context.clock.now());
   if (seeded.seeded) logger.info('seeded the built-in role catalog');
   const bootstrapped = await bootstrapAdmins(context, config.adminUserIds);
-  if (bootstrapped.length > 0) logger.info({ userIds: bootstrapped }, 'bootstrapped administrators from PIM_ADMINS');
+  if (bootstrapped.length > 0) {
+    const message = config.sandbox === true ? 'the sandbox seeded its administrator' : 'bootstrapped administrators from PIM_ADMINS';
+    logger.info({ userIds: bootstrapped }, message);
+  }
   if (config.securityChannelId === undefined) {
     logger.warn('PIM_SECURITY_CHANNEL is not set: activation and bootstrap posts to the security channel are skipped');
     return;

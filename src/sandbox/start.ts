@@ -65,6 +65,7 @@ export async function startSandbox(config: SandboxConfig, clock: Clock, logger: 
     // The app listens on a free loopback port behind the sandbox server.
     port: 0,
     host: SANDBOX_HOST,
+    sandbox: true,
     databaseUrl: config.databaseUrl,
     databasePreparedStatements: true,
     redisUrl: config.redisUrl,

@@ -83,7 +83,7 @@ async function runFlowInTimeZone(timeZone: string): Promise<RunOutcome> {
     DATABASE_URL: environment.databaseUrl,
     REDIS_URL: TEST_REDIS_URL,
     PIM_REDIS_PREFIX: environment.redisPrefix,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   });
   const sql = postgres(environment.databaseUrl, { max: 1, onnotice: () => undefined });
   try {
@@ -96,6 +96,8 @@ async function runFlowInTimeZone(timeZone: string): Promise<RunOutcome> {
     });
     // With Slack tokens the app serves Slack's requests from outside, so it binds every interface.
     expect(await listeningAddresses(port)).toEqual([expect.stringMatching(/^(::|0\.0\.0\.0)$/)]);
+    expect(output()).toContain('"msg":"connected to Slack"');
+    expect(output()).toContain('"msg":"bootstrapped administrators from PIM_ADMINS"');
     const sender = new SlackSender({ baseUrl, signingSecret: TEST_SIGNING_SECRET, fake });
 
     const assign = await sender.command(ADMIN, `assign <@${ALICE}> global eligible until 2099-01-10T12:00 on call`);
@@ -180,6 +182,11 @@ describe('npm start process', () => {
         expect(firstLine.msg).toContain('sandbox');
         expect(firstLine.url).toBe(`http://localhost:${port}/`);
         expect(firstLine.database).toBe(`${environment.databaseName}_sandbox`);
+        // The sandbox talks to its stand-in and seeds its administrator: no line may claim Slack or PIM_ADMINS.
+        expect(output()).toContain(`"msg":"connected to the sandbox's stand-in for Slack"`);
+        expect(output()).toContain('"msg":"the sandbox seeded its administrator"');
+        expect(output()).not.toContain('connected to Slack');
+        expect(output()).not.toContain('PIM_ADMINS');
         const page = await fetch(`${baseUrl}/`);
         expect(page.status).toBe(200);
         expect(await page.text()).toContain('slack-pim sandbox');
