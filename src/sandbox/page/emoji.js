@@ -14,7 +14,7 @@ export const EMOJI = {
   warning: '⚠️',
   rotating_light: '🚨',
   hourglass: '⌛',
-  hourglass_flowing_sandglass: '⏳',
+  hourglass_flowing_sand: '⏳',
   alarm_clock: '⏰',
   clock1: '🕐',
   bell: '🔔',
