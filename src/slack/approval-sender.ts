@@ -1,10 +1,11 @@
 import type { WebClient } from '@slack/web-api';
 import type { Executor } from '../../db/client.js';
+import { PermanentDeliveryError, RetryableDeliveryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { readActivationState } from '../services/activation-ending.js';
 import { listApprovalMessages, readRequestDetails, recordApprovalMessage } from '../services/approvals.js';
 import { renderApprovalMessage } from './approval-messages.js';
-import { classifySlackError } from './notice-sender.js';
+import { classifySlackError, UPDATE_PERMANENT_ERRORS } from './notice-sender.js';
 
 /**
  * Sends one approver the DM for a request, rendered from the request's state now, and records
@@ -48,13 +49,32 @@ export async function sendApprovalRequest(
   }
 }
 
-/** Rewrites every approver's DM of a request to show its current state. */
+/**
+ * Rewrites every approver's DM of a request to show its current state. A DM that cannot be
+ * updated does not stop the others: each is tried once, then the first failure is thrown, a
+ * retryable one before a permanent one. A DM that is gone (deleted, or no longer editable) thus
+ * fails the delivery once, after the others were updated, so none of them is rewritten again.
+ * Rate limiting stops the walk, as the next calls would be limited too.
+ *
+ * NOTE: after a retryable failure of one DM, the retry rewrites every DM again, the updated
+ * ones too. The content is the same, so this costs calls but changes nothing.
+ */
 export async function updateApprovalMessages(client: WebClient, db: Executor, activationId: string): Promise<void> {
   const details = await readRequestDetails(db, activationId);
   if (details === undefined) return;
   const message = renderApprovalMessage(details);
   const sent = await listApprovalMessages(db, activationId);
-  for (const copy of sent) await updateApprovalMessage(client, copy, message);
+  const failures: unknown[] = [];
+  for (const copy of sent) {
+    try {
+      await updateApprovalMessage(client, copy, message);
+    } catch (error) {
+      failures.push(error);
+      if (error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined) break;
+    }
+  }
+  if (failures.length === 0) return;
+  throw failures.find((error) => !(error instanceof PermanentDeliveryError)) ?? failures[0];
 }
 
 async function updateApprovalMessage(
@@ -65,6 +85,6 @@ async function updateApprovalMessage(
   try {
     await client.chat.update({ channel: copy.channelId, ts: copy.ts, text: message.text, blocks: message.blocks });
   } catch (error) {
-    throw classifySlackError(error, copy.channelId);
+    throw classifySlackError(error, copy.channelId, UPDATE_PERMANENT_ERRORS);
   }
 }

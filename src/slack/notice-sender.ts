@@ -23,6 +23,15 @@ const PERMANENT_ERRORS = new Set([
   'too_many_attachments',
 ]);
 
+// chat.update errors that no retry fixes, as Slack's error list for the method describes them:
+// no message has that timestamp, the app may not update it, or the workspace's edit settings
+// no longer allow editing it.
+export const UPDATE_PERMANENT_ERRORS: ReadonlySet<string> = new Set([
+  'message_not_found',
+  'cant_update_message',
+  'edit_window_closed',
+]);
+
 // Errors an administrator fixes by inviting the app, restoring the channel, reinstalling the app
 // or granting a scope. Messages wait (retried with backoff) instead of being dropped meanwhile.
 const NEEDS_ADMIN_ERRORS = new Set([
@@ -84,9 +93,10 @@ export function createNoticeSender(client: WebClient): SendNotice {
 /**
  * Wraps a Web API error as `PermanentDeliveryError` when retrying cannot help and as
  * `RetryableDeliveryError` otherwise, with Slack's `Retry-After` for rate limits. Errors that are
- * not from the Web API client come back unchanged.
+ * not from the Web API client come back unchanged. `alsoPermanent` adds the errors of one method
+ * that no retry fixes, such as `UPDATE_PERMANENT_ERRORS` for chat.update.
  */
-export function classifySlackError(error: unknown, channel: string): unknown {
+export function classifySlackError(error: unknown, channel: string, alsoPermanent?: ReadonlySet<string>): unknown {
   if (error instanceof WebAPIRateLimitedError) {
     return new RetryableDeliveryError('rate_limited', `Slack rate-limited the message to ${channel}`, {
       cause: error,
@@ -96,7 +106,9 @@ export function classifySlackError(error: unknown, channel: string): unknown {
   if (error instanceof WebAPIPlatformError) {
     const slackError = typeof error.data.error === 'string' ? error.data.error : 'unknown_error';
     const message = `Slack rejected the message to ${channel}: ${slackError}`;
-    if (PERMANENT_ERRORS.has(slackError)) return new PermanentDeliveryError(slackError, message, { cause: error });
+    if (PERMANENT_ERRORS.has(slackError) || alsoPermanent?.has(slackError) === true) {
+      return new PermanentDeliveryError(slackError, message, { cause: error });
+    }
     const code = NEEDS_ADMIN_ERRORS.has(slackError) ? slackError : `slack_${slackError}`;
     return new RetryableDeliveryError(code, message, { cause: error });
   }

@@ -448,6 +448,38 @@ describe('recent activations in the approval DM', () => {
   });
 });
 
+describe('approval DM updates', () => {
+  it('a deleted DM fails alone and at once', async () => {
+    const id = await requestRole(IVAN, 'billing');
+    await approvalDmTo(MANAGER, id);
+    await approvalDmTo(MANAGER2, id);
+    // The same read as the update's walk, so the deleted DM is the first one it meets.
+    const copies = await eventually(async () => {
+      const rows = await app.sql<{ approver_id: string; channel_id: string; ts: string }[]>`
+        select approver_id, channel_id, ts from approval_messages where activation_id = ${id}`;
+      return rows.length === 2 ? rows : undefined;
+    });
+    const [gone, kept] = copies;
+    if (gone === undefined || kept === undefined) throw new Error('expected two approval DMs');
+    expect(fake.standIn.api.dispatch('chat.delete', { channel: gone.channel_id, ts: gone.ts }).body).toMatchObject({ ok: true });
+
+    expect(await clickReply(kept.approver_id, 'approval_approve', id)).toContain('You approved');
+
+    const row = await eventually(async () => {
+      const [outbox] = await app.sql<{ attempts: number; last_error: string | null; failed_at: Date | null }[]>`
+        select attempts, last_error, failed_at from outbox
+        where kind = 'approval_update' and payload->>'activationId' = ${id}`;
+      return outbox?.failed_at === null ? undefined : outbox;
+    });
+    expect(row.attempts).toBe(1);
+    expect(row.last_error).toContain('message_not_found');
+    const keptUpdates = updatesOf(id).filter((call) => call.body.channel === kept.channel_id);
+    expect(keptUpdates).toHaveLength(1);
+    expect(messageText(keptUpdates[0]!.body)).toContain(`Approved by <@${kept.approver_id}>`);
+    expect(hasButtons(keptUpdates[0]!)).toBe(false);
+  });
+});
+
 function settingsValues(input: { maxDuration?: string; groups?: string; eligibleDays?: string; approvers?: string[] }) {
   const option = (value: string) => ({ value, text: { type: 'plain_text', text: value } });
   return {
