@@ -56,12 +56,25 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** Kills a process started by `startProcess` and everything it started that still runs. */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // The group is already gone.
+  }
+}
+
 function startProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
   let output = '';
+  // tsx runs the app in a child process of its own, so the test kills the whole group: killing
+  // only tsx would leave the app running after a failed assertion.
   const child = spawn(TSX, ['src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -125,7 +138,7 @@ async function runFlowInTimeZone(timeZone: string): Promise<RunOutcome> {
       exitCode,
     };
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    killGroup(child);
     await sql.end({ timeout: 5 });
   }
 }
@@ -195,7 +208,7 @@ describe('npm start process', () => {
         const [exitCode] = (await once(child, 'exit')) as [number | null];
         expect(exitCode).toBe(0);
       } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
+        killGroup(child);
       }
     },
     60_000,
