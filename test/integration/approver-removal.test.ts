@@ -1,18 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sweepDueRequests } from '../../src/jobs/sweep.js';
-import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
-import { listRoles } from '../../src/services/roles.js';
-import { updateRoleSettings } from '../../src/services/role-settings.js';
+import type { RoleSettings } from '../../src/domain/role-settings.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
   eventually,
   messageText,
-  replyTo,
   startTestApp,
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
+import { activationStatus, commandReply, configureRole, decisionReply } from '../support/flows.js';
 
 // An administrator removes an approver they no longer trust while a request sent to them waits.
 const ADMIN = 'UADMINRM1';
@@ -44,29 +42,14 @@ afterAll(async () => {
   await environment?.destroy();
 });
 
-async function configure(slug: string, change: Partial<RoleSettings>): Promise<void> {
-  const role = (await listRoles(app.runtime.context.db)).find((candidate) => candidate.slug.startsWith(slug));
-  if (role === undefined) throw new Error(`no ${slug} role`);
-  await updateRoleSettings(app.runtime.context, { actorId: ADMIN, roleId: role.id, settings: { ...DEFAULT_ROLE_SETTINGS, ...role.settings, ...change } });
-}
+const configure = (slug: string, change: Partial<RoleSettings>) => configureRole(app, ADMIN, slug, change);
 
-async function command(userId: string, text: string): Promise<string> {
-  const result = await app.sender.command(userId, text);
-  expect(result.status).toBe(200);
-  return replyTo(fake, result.responseUrl);
-}
+const command = (userId: string, text: string) => commandReply(app, userId, text);
 
-async function clickReply(userId: string, actionId: string, activationId: string): Promise<string> {
-  const result = await app.sender.action(userId, { actionId, value: activationId, blockId: `decide:${activationId}`, actionType: 'button' });
-  expect(result.status).toBe(200);
-  const call = await fake.waitFor('response_url', (candidate) => candidate.url === result.responseUrl);
-  return messageText(call.body);
-}
+const clickReply = (userId: string, actionId: string, activationId: string) =>
+  decisionReply(app, userId, actionId, activationId);
 
-async function statusOf(activationId: string): Promise<string | undefined> {
-  const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activationId}`;
-  return row?.status;
-}
+const statusOf = (activationId: string) => activationStatus(app, activationId);
 
 describe('approver removed from the role', () => {
   it('can no longer decide a filed request', async () => {

@@ -1,21 +1,19 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
+import type { RoleSettings } from '../../src/domain/role-settings.js';
 import { createLogger } from '../../src/logger.js';
-import { listRoles } from '../../src/services/roles.js';
-import { updateRoleSettings } from '../../src/services/role-settings.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
   eventually,
   messageText,
-  replyTo,
   SECURITY_CHANNEL,
   startTestApp,
   TEST_SIGNING_SECRET,
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
+import { activationStatus, commandReply, configureRole } from '../support/flows.js';
 
 // Attacks a workspace member can mount with payloads Slack signs for them: forged button values,
 // view submissions, clicks at the wrong moment and clicks racing an administrator's change.
@@ -60,21 +58,9 @@ afterAll(async () => {
   await environment?.destroy();
 });
 
-async function configure(slug: string, change: Partial<RoleSettings>): Promise<void> {
-  const role = (await listRoles(app.runtime.context.db)).find((candidate) => candidate.slug.startsWith(slug));
-  if (role === undefined) throw new Error(`no role ${slug}`);
-  await updateRoleSettings(app.runtime.context, {
-    actorId: ADMIN,
-    roleId: role.id,
-    settings: { ...DEFAULT_ROLE_SETTINGS, ...role.settings, ...change },
-  });
-}
+const configure = (slug: string, change: Partial<RoleSettings>) => configureRole(app, ADMIN, slug, change);
 
-async function command(userId: string, text: string): Promise<string> {
-  const result = await app.sender.command(userId, text);
-  expect(result.status).toBe(200);
-  return replyTo(fake, result.responseUrl);
-}
+const command = (userId: string, text: string) => commandReply(app, userId, text);
 
 async function requestRole(userId: string, role: string): Promise<string> {
   const reply = await command(userId, `activate ${role} 1h needed for INC-31`);
@@ -103,10 +89,7 @@ async function clickReply(userId: string, actionId: string, activationId: string
   return messageText(call.body);
 }
 
-async function statusOf(activationId: string): Promise<string | undefined> {
-  const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activationId}`;
-  return row?.status;
-}
+const statusOf = (activationId: string) => activationStatus(app, activationId);
 
 async function assignmentStatus(userId: string, slug: string): Promise<string[]> {
   const rows = await app.sql<{ status: string }[]>`

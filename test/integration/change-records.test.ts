@@ -2,11 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
-  replyTo,
   startTestApp,
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
+import { commandReply } from '../support/flows.js';
 
 // What is written, and what the reply shows, when a command or form contains less than it
 // appears to: an empty quoted reason, a repeated submission, an end chosen by the role's rules.
@@ -35,11 +35,7 @@ afterAll(async () => {
   await environment?.destroy();
 });
 
-async function command(userId: string, text: string): Promise<string> {
-  const result = await app.sender.command(userId, text);
-  expect(result.status).toBe(200);
-  return replyTo(fake, result.responseUrl);
-}
+const command = (userId: string, text: string) => commandReply(app, userId, text);
 
 async function counts(): Promise<{ audit: number; activations: number }> {
   const [row] = await app.sql<{ audit: number; activations: number }[]>`

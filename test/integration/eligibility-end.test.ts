@@ -1,18 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
-import { listRoles } from '../../src/services/roles.js';
-import { updateRoleSettings } from '../../src/services/role-settings.js';
+import type { RoleSettings } from '../../src/domain/role-settings.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
   eventually,
   messageText,
-  replyTo,
   SECURITY_CHANNEL,
   startTestApp,
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
+import { commandReply, configureRole } from '../support/flows.js';
 
 const ADMIN = 'UADMINEE1';
 const APPROVER = 'UAPPROVE1';
@@ -38,17 +36,9 @@ afterAll(async () => {
   await environment?.destroy();
 });
 
-async function configure(slug: string, change: Partial<RoleSettings>): Promise<void> {
-  const role = (await listRoles(app.runtime.context.db)).find((candidate) => candidate.slug.startsWith(slug));
-  if (role === undefined) throw new Error(`no role ${slug}`);
-  await updateRoleSettings(app.runtime.context, { actorId: ADMIN, roleId: role.id, settings: { ...DEFAULT_ROLE_SETTINGS, ...role.settings, ...change } });
-}
+const configure = (slug: string, change: Partial<RoleSettings>) => configureRole(app, ADMIN, slug, change);
 
-async function command(userId: string, text: string): Promise<string> {
-  const result = await app.sender.command(userId, text);
-  expect(result.status).toBe(200);
-  return replyTo(fake, result.responseUrl);
-}
+const command = (userId: string, text: string) => commandReply(app, userId, text);
 
 /** Makes `userId` eligible for a role until about `minutes` from now, and returns that end. */
 async function assignUntil(userId: string, slug: string, minutes: number): Promise<Date> {

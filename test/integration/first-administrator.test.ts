@@ -5,12 +5,12 @@ import {
   createTestEnvironment,
   eventually,
   messageText,
-  replyTo,
   SECURITY_CHANNEL,
   startTestApp,
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
+import { commandReply } from '../support/flows.js';
 
 // PIM_ADMINS is unset in this file, so `/pim setup` is the only way to a first administrator.
 const FIRST = 'UFIRSTAD1';
@@ -35,11 +35,7 @@ afterAll(async () => {
   await environment?.destroy();
 });
 
-async function command(userId: string, text: string): Promise<string> {
-  const result = await app.sender.command(userId, text);
-  expect(result.status).toBe(200);
-  return replyTo(fake, result.responseUrl);
-}
+const command = (userId: string, text: string) => commandReply(app, userId, text);
 
 async function praAssignments(): Promise<{ userId: string; status: string }[]> {
   return app.sql<{ userId: string; status: string }[]>`
