@@ -91,7 +91,6 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
       const filed = await fileRequest(tx, context, {
         role,
         assignmentId: assignment.id,
-        eligibleUntil: assignment.endsAt,
         userId: request.userId,
         check,
         groupMembers,

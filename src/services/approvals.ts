@@ -40,8 +40,6 @@ export async function fileRequest(
   input: {
     role: Role;
     assignmentId: string;
-    /** End of the eligible assignment; the request asks for no more time than is left of it. */
-    eligibleUntil: Date | null;
     userId: string;
     check: Extract<ActivationCheck, { ok: true }>;
     groupMembers: string[];
@@ -68,7 +66,8 @@ export async function fileRequest(
   const firstReminder = nextReminderAt(now, 0, expiresAt);
   const activation = await insertActivation(tx, role, {
     assignmentId: input.assignmentId,
-    eligibleUntil: input.eligibleUntil,
+    // Approvers see the duration asked for; approval stops it at the end of eligibility then.
+    eligibleUntil: null,
     userId: input.userId,
     check: input.check,
     status: 'pending_approval',
@@ -318,8 +317,12 @@ export async function sendDueReminder(context: ServiceContext, activationId: str
       .select({ approverId: approvalApprovers.approverId, source: approvalApprovers.source })
       .from(approvalApprovers)
       .where(eq(approvalApprovers.activationId, activationId));
+    // Administrators asked as such are reminded only while the role is active for them, as the
+    // lists show these requests only to them.
+    const activePras = approvers.some((approver) => approver.source === 'pra') ? new Set(await listActivePraIds(tx, now)) : new Set();
     const approverIds = approvers
       .filter((approver) => stillApprover(role, approver.approverId, approver.source))
+      .filter((approver) => approver.source !== 'pra' || activePras.has(approver.approverId))
       .map((approver) => approver.approverId);
     const items: OutboxItem[] = approverIds.map((approverId) => ({
       kind: 'notice',
@@ -382,6 +385,39 @@ export async function cancelPendingOnRemoval(
   return cancelled;
 }
 
+/**
+ * Cancels, inside the caller's transaction, the pending requests of `role` that none of their
+ * recorded approvers may decide under the role's current settings, and tells each requester, so
+ * that a change of approvers never leaves a request that nobody can decide. Returns the number
+ * of requests cancelled.
+ */
+export async function cancelRequestsWithoutApprovers(tx: Transaction, role: Role, actorId: string, now: Date): Promise<number> {
+  const rows = await tx
+    .select({ activationId: approvalApprovers.activationId, approverId: approvalApprovers.approverId, source: approvalApprovers.source })
+    .from(approvalApprovers)
+    .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
+    .where(and(eq(activations.roleId, role.id), eq(activations.status, 'pending_approval')));
+  const decidable = new Set(rows.filter((row) => stillApprover(role, row.approverId, row.source)).map((row) => row.activationId));
+  const orphaned = [...new Set(rows.map((row) => row.activationId))].filter((id) => !decidable.has(id));
+  let cancelledCount = 0;
+  for (const activationId of orphaned) {
+    const [cancelled] = await tx
+      .update(activations)
+      .set({ status: 'cancelled', endedAt: now, endedBy: actorId, nextReminderAt: null })
+      .where(and(eq(activations.id, activationId), eq(activations.status, 'pending_approval')))
+      .returning();
+    if (cancelled === undefined) continue;
+    await closeRequest(tx, role, cancelled, {
+      outcome: 'cancelled',
+      actorId,
+      reason: `the approvers of ${role.name} changed and none of those asked may decide it now; request it again to ask the new approvers`,
+      now,
+    });
+    cancelledCount += 1;
+  }
+  return cancelledCount;
+}
+
 /** A pending request with its role name, as listed to an approver. */
 export interface PendingRequest {
   activation: ActivationRow;
@@ -390,8 +426,9 @@ export interface PendingRequest {
 
 /**
  * Lists the pending requests that `approverId` may decide at `now`, oldest first: those sent to
- * them, less those of roles whose approvers no longer include them, and less those they were
- * asked as an administrator while that role is not active for them.
+ * them and still within their decision window, less those of roles whose approvers no longer
+ * include them, and less those they were asked as an administrator while that role is not active
+ * for them.
  */
 export async function listRequestsForApprover(db: Executor, approverId: string, now: Date): Promise<PendingRequest[]> {
   const rows = await db
@@ -399,7 +436,13 @@ export async function listRequestsForApprover(db: Executor, approverId: string, 
     .from(approvalApprovers)
     .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
     .innerJoin(roles, eq(roles.id, activations.roleId))
-    .where(and(eq(approvalApprovers.approverId, approverId), eq(activations.status, 'pending_approval')))
+    .where(
+      and(
+        eq(approvalApprovers.approverId, approverId),
+        eq(activations.status, 'pending_approval'),
+        gt(activations.requestExpiresAt, now),
+      ),
+    )
     .orderBy(activations.requestedAt);
   const current = rows.filter((row) => stillApprover(toRole(row.role), approverId, row.source));
   const isActivePra = current.some((row) => row.source === 'pra') && (await readAccess(db, approverId, now)).isActivePra;
@@ -526,17 +569,21 @@ export async function authorizeDecision(
   if (approver === undefined) {
     throw new UserError('not_authorized', 'You are not an approver of this request, so you cannot decide it.');
   }
-  if (approver.source === 'pra' && !(await readAccess(db, approverId, now)).isActivePra) {
-    throw new UserError(
-      'not_authorized',
-      'You were asked as a Privileged Role Administrator, but that role is no longer active for you. Activate it to decide.',
-    );
-  }
-  const role = await readRole(db, pending.roleId);
+  // FOR SHARE waits for a change of the role's settings in progress and holds off the next one
+  // until this decision commits, so the approvers checked are those the decision commits under.
+  const [roleRow] = await db.select().from(roles).where(eq(roles.id, pending.roleId)).for('share');
+  if (roleRow === undefined) throw new Error(`role ${pending.roleId} not found`);
+  const role = toRole(roleRow);
   if (!stillApprover(role, approverId, approver.source)) {
     throw new UserError(
       'not_authorized',
       `You are no longer an approver of ${role.name}: its approvers changed after this request was filed, so you cannot decide it.`,
+    );
+  }
+  if (approver.source === 'pra' && !(await readAccess(db, approverId, now)).isActivePra) {
+    throw new UserError(
+      'not_authorized',
+      'You were asked as a Privileged Role Administrator, but that role is no longer active for you. Activate it to decide.',
     );
   }
   return { pending, role };

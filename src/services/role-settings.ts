@@ -3,6 +3,7 @@ import { roles } from '../../db/schema.js';
 import { roleSettingsSchema, type RoleSettings } from '../domain/role-settings.js';
 import { UserError } from '../errors.js';
 import { requireActivePra } from './access.js';
+import { cancelRequestsWithoutApprovers } from './approvals.js';
 import { appendAudit } from './audit.js';
 import type { ServiceContext } from './context.js';
 import { lockRoleRow } from './role-admin.js';
@@ -11,7 +12,8 @@ import { listRoles, type Role } from './roles.js';
 /**
  * Replaces a role's settings. Active Privileged Role Administrators only; the audit event
  * records the values before and after. Requests already filed keep the rules they were made
- * under, except that an approver removed from the role can no longer decide them.
+ * under, except that an approver removed from the role can no longer decide them, and a request
+ * that nobody asked may still decide is cancelled.
  */
 export async function updateRoleSettings(
   context: ServiceContext,
@@ -33,6 +35,7 @@ export async function updateRoleSettings(
     const changed = changedKeys(role.settings, parsed.data);
     if (changed.length === 0) return { role, changed };
     await tx.update(roles).set({ settings: parsed.data, updatedAt: now }).where(eq(roles.id, role.id));
+    const updated = { ...role, settings: parsed.data };
     await appendAudit(tx, {
       occurredAt: now,
       actorId: request.actorId,
@@ -43,7 +46,9 @@ export async function updateRoleSettings(
       before: pick(role.settings, changed),
       after: pick(parsed.data, changed),
     });
-    return { role: { ...role, settings: parsed.data }, changed };
+    // After the settings event, so the trail shows the change before the cancellations it caused.
+    if (changed.includes('approvers')) await cancelRequestsWithoutApprovers(tx, updated, request.actorId, now);
+    return { role: updated, changed };
   });
 }
 

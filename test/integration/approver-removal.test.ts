@@ -10,7 +10,7 @@ import {
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
-import { activationStatus, commandReply, configureRole, decisionReply } from '../support/flows.js';
+import { activationStatus, commandReply, configureRole, decisionReply, interleaveAtAuditLock } from '../support/flows.js';
 
 // An administrator removes an approver they no longer trust while a request sent to them waits.
 const ADMIN = 'UADMINRM1';
@@ -31,7 +31,9 @@ beforeAll(async () => {
   await configure('billing', { requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
   // Names nobody, so the active Privileged Role Administrators are asked.
   await configure('service', { requireApproval: true, approvers: { users: [], groups: [] } });
-  for (const role of ['billing', 'service']) {
+  await configure('user-administrator', { requireApproval: true, approvers: { users: [DISTRUSTED], groups: [] } });
+  await configure('password', { requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
+  for (const role of ['billing', 'service', 'user-administrator', 'password']) {
     expect(await command(ADMIN, `assign <@${REQUESTER}> ${role} eligible`)).toContain('is now eligible');
   }
 });
@@ -72,7 +74,6 @@ describe('approver removed from the role', () => {
     } finally {
       app.clock.offsetMs = 0;
     }
-    const reminderTo = (userId: string) => fake.messagesTo(userId).filter((call) => messageText(call.body).includes('Reminder:'));
     await eventually(async () => (reminderTo(KEPT).length === 1 ? true : undefined));
     expect(reminderTo(DISTRUSTED)).toHaveLength(0);
 
@@ -89,5 +90,66 @@ describe('approver removed from the role', () => {
     );
     expect(await command(FORMER_ADMIN, 'requests')).toContain('No requests are waiting');
     expect(await command(ADMIN, 'requests')).toContain('1 request(s) waiting for you');
+
+    // Reminders follow the lists: the administrator whose role is no longer active gets none.
+    const id = await pendingId('service');
+    const [row] = await app.sql<{ requested_at: Date }[]>`select requested_at from activations where id = ${id}`;
+    app.clock.offsetMs = (row?.requested_at.getTime() ?? 0) + 15 * 60_000 - Date.now();
+    try {
+      await sweepDueRequests(app.runtime.context, app.runtime.context.logger);
+    } finally {
+      app.clock.offsetMs = 0;
+    }
+    await eventually(async () => (reminderTo(ADMIN).length === 1 ? true : undefined));
+    expect(reminderTo(FORMER_ADMIN)).toHaveLength(0);
+
+    // Past its decision window a request leaves the lists, even before the sweep closes it.
+    app.clock.offsetMs = 24 * 60 * 60_000 + 60_000;
+    try {
+      expect(await command(ADMIN, 'requests')).toContain('No requests are waiting');
+    } finally {
+      app.clock.offsetMs = 0;
+    }
+  });
+
+  it('cancels a request nobody may decide', async () => {
+    expect(await command(REQUESTER, 'activate user-administrator 1h onboarding')).toContain('waiting for approval');
+    const id = await pendingId('user-administrator');
+    await configure('user-administrator', { approvers: { users: [KEPT], groups: [] } });
+
+    expect(await statusOf(id)).toBe('cancelled');
+    const actions = await app.sql<{ action: string }[]>`
+      select action from audit_events where action in ('role.settings_updated', 'request.cancelled') order by id desc limit 2`;
+    expect(actions.map((event) => event.action)).toEqual(['request.cancelled', 'role.settings_updated']);
+    const told = await eventually(async () =>
+      fake.messagesTo(REQUESTER).map((call) => messageText(call.body)).find((text) => text.includes('approvers of User Administrator changed')),
+    );
+    expect(told).toContain('request it again');
+    expect(await command(REQUESTER, 'activate user-administrator 1h onboarding')).toContain('waiting for approval');
+    expect(await clickReply(KEPT, 'approval_approve', await pendingId('user-administrator'))).toContain('You approved');
+  });
+
+  it('refuses a decision racing the removal', async () => {
+    expect(await command(REQUESTER, 'activate password 1h reset run')).toContain('waiting for approval');
+    const id = await pendingId('password');
+    const [, approve] = await interleaveAtAuditLock(
+      app,
+      () => configure('password', { approvers: { users: [KEPT], groups: [] } }),
+      () => clickReply(DISTRUSTED, 'approval_approve', id),
+    );
+    expect(approve).toContain('no longer an approver');
+    expect(await statusOf(id)).toBe('pending_approval');
   });
 });
+
+function reminderTo(userId: string) {
+  return fake.messagesTo(userId).filter((call) => messageText(call.body).includes('Reminder:'));
+}
+
+async function pendingId(slug: string): Promise<string> {
+  const [row] = await app.sql<{ id: string }[]>`
+    select v.id from activations v join roles r on r.id = v.role_id
+    where v.user_id = ${REQUESTER} and r.slug like ${`${slug}%`} and v.status = 'pending_approval'`;
+  if (row === undefined) throw new Error(`no pending request for ${slug}`);
+  return row.id;
+}

@@ -5,7 +5,6 @@ import { createLogger } from '../../src/logger.js';
 import { FakeSlack } from '../support/fake-slack.js';
 import {
   createTestEnvironment,
-  eventually,
   messageText,
   SECURITY_CHANNEL,
   startTestApp,
@@ -13,7 +12,7 @@ import {
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
-import { activationStatus, commandReply, configureRole } from '../support/flows.js';
+import { activationStatus, commandReply, configureRole, interleaveAtAuditLock } from '../support/flows.js';
 
 // Attacks a workspace member can mount with payloads Slack signs for them: forged button values,
 // view submissions, clicks at the wrong moment and clicks racing an administrator's change.
@@ -22,9 +21,6 @@ const ADMIN = 'UADMIN31';
 const APPROVER = 'UAPPROV31';
 const REQUESTERS = ['UREQ03101', 'UREQ03102', 'UREQ03103', 'UREQ03104', 'UREQ03105'] as const;
 const [ALICE, BOB, CAROL, DAVE, ERIN] = REQUESTERS;
-// The audit chain's transaction-scoped advisory lock (src/services/audit.ts). Holding it pauses
-// every auditing transaction just before its commit, which lets a test order two of them.
-const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -98,35 +94,7 @@ async function assignmentStatus(userId: string, slug: string): Promise<string[]>
   return rows.map((row) => row.status);
 }
 
-/** Waits until `count` sessions of the test database are blocked on a lock. */
-async function lockWaiters(count: number): Promise<void> {
-  await eventually(async () => {
-    const [row] = await app.sql<{ waiting: number }[]>`
-      select count(*)::int as waiting from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock'`;
-    return (row?.waiting ?? 0) >= count ? true : undefined;
-  }, 10_000);
-}
-
-/**
- * Runs `first` until it waits for the audit chain lock, then `second` until it waits for a lock
- * too, then lets both finish. Returns their results in order.
- */
-async function interleave<A, B>(first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> {
-  const holder = await app.sql.reserve();
-  try {
-    await holder`begin`;
-    await holder`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`;
-    const firstDone = first();
-    await lockWaiters(1);
-    const secondDone = second();
-    await lockWaiters(2);
-    await holder`commit`;
-    return [await firstDone, await secondDone];
-  } finally {
-    holder.release();
-  }
-}
+const interleave = <A, B>(first: () => Promise<A>, second: () => Promise<B>) => interleaveAtAuditLock(app, first, second);
 
 describe('deciding a request', () => {
   it('approve after the window is refused', async () => {

@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
 import { listRoles } from '../../src/services/roles.js';
 import { updateRoleSettings } from '../../src/services/role-settings.js';
-import { messageText, replyTo, type TestApp } from './harness.js';
+import { eventually, messageText, replyTo, type TestApp } from './harness.js';
 
 /** Sends `/pim <text>` as `userId` and returns the reply the app sent to its response URL. */
 export async function commandReply(app: TestApp, userId: string, text: string): Promise<string> {
@@ -38,4 +38,38 @@ export async function configureRole(app: TestApp, actorId: string, slug: string,
 export async function activationStatus(app: TestApp, activationId: string): Promise<string | undefined> {
   const [row] = await app.sql<{ status: string }[]>`select status from activations where id = ${activationId}`;
   return row?.status;
+}
+
+// The audit chain's transaction-scoped advisory lock (src/services/audit.ts). Holding it pauses
+// every auditing transaction just before its commit, which lets a test order two of them.
+const AUDIT_CHAIN_LOCK_KEY = 7_301_145_002;
+
+/** Waits until `count` sessions of the app's database are blocked on a lock. */
+async function lockWaiters(app: TestApp, count: number): Promise<void> {
+  await eventually(async () => {
+    const [row] = await app.sql<{ waiting: number }[]>`
+      select count(*)::int as waiting from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock'`;
+    return (row?.waiting ?? 0) >= count ? true : undefined;
+  }, 10_000);
+}
+
+/**
+ * Runs `first` until it waits for the audit chain lock, then `second` until it waits for a lock
+ * too, then lets both finish. Returns their results in order.
+ */
+export async function interleaveAtAuditLock<A, B>(app: TestApp, first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> {
+  const holder = await app.sql.reserve();
+  try {
+    await holder`begin`;
+    await holder`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_KEY})`;
+    const firstDone = first();
+    await lockWaiters(app, 1);
+    const secondDone = second();
+    await lockWaiters(app, 2);
+    await holder`commit`;
+    return [await firstDone, await secondDone];
+  } finally {
+    holder.release();
+  }
 }
