@@ -1,4 +1,5 @@
 import { formatDuration } from './duration.js';
+import { isBlankReason } from './reason.js';
 import {
   MAX_JUSTIFICATION_LENGTH,
   MAX_TICKET_NUMBER_LENGTH,
@@ -74,7 +75,9 @@ export function checkActivationRequest(
     });
   }
 
-  const justification = input.justification?.trim() ?? '';
+  // A blank justification such as `""` counts as none: it is rejected where one is required
+  // and stored as null where it is not.
+  const justification = isBlankReason(input.justification) ? '' : (input.justification?.trim() ?? '');
   if (settings.requireJustification && justification === '') {
     problems.push({
       field: 'justification',

@@ -1,5 +1,6 @@
 import { ASSIGNMENT_END_EXAMPLES } from './dates.js';
 import { parseDuration } from './duration.js';
+import { isBlankReason, QUOTE_CHARACTERS } from './reason.js';
 
 /** Subcommands of `/pim` that parsePimCommand recognizes. */
 export type PimSubcommand =
@@ -118,11 +119,6 @@ export interface CommandToken {
 }
 
 export type TokenizeResult = { ok: true; tokens: CommandToken[] } | { ok: false; reason: string };
-
-// Straight quotes may arrive as curly ones where the operating system substitutes smart quotes,
-// so all three open and close a quoted segment. Apostrophes are left alone because reasons
-// contain them.
-const QUOTE_CHARACTERS = new Set(['"', '\u201C', '\u201D']);
 
 // With `should_escape` on, Slack sends a mention as <@U123|name> or <@U123>. Enterprise Grid
 // user IDs start with W.
@@ -464,13 +460,12 @@ function isWhitespace(character: string): boolean {
 
 /**
  * Returns the raw text after `offset`, trimmed and decoded, or undefined when none is left.
- * Text of nothing but quotes and spaces, such as `""`, counts as none, so a role that
- * requires a reason still opens the form to ask for one.
+ * A blank reason (see isBlankReason), such as `""`, counts as none, so a role that requires a
+ * reason still opens the form to ask for one.
  */
 function remainder(text: string, offset: number): string | undefined {
   const rest = text.slice(offset).trim();
-  if ([...rest].every((character) => isWhitespace(character) || QUOTE_CHARACTERS.has(character))) return undefined;
-  return decodeSlackEscapes(rest);
+  return isBlankReason(rest) ? undefined : decodeSlackEscapes(rest);
 }
 
 // Slack escapes only &, < and > in the text it sends, as &amp;, &lt; and &gt;. &amp; is decoded

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isBlankReason } from './reason.js';
 
 /** Bounds on a role's maximum activation duration. */
 export const MIN_MAX_ACTIVATION_MINUTES = 30;
@@ -103,14 +104,14 @@ export type AssignmentEndCheck =
 /**
  * Applies the role's assignment rules: a permanent assignment where the role forbids one gets
  * the longest allowed end instead, an end beyond that is rejected, and an active assignment
- * needs a reason when the role says so.
+ * needs a reason that is not blank (see isBlankReason) when the role says so.
  */
 export function checkAssignmentRules(
   roleName: string,
   settings: RoleSettings,
   request: { kind: 'eligible' | 'active'; endsAt: Date | null; reason: string | null; now: Date },
 ): AssignmentEndCheck {
-  if (request.kind === 'active' && settings.requireJustificationOnActiveAssignment && !request.reason?.trim()) {
+  if (request.kind === 'active' && settings.requireJustificationOnActiveAssignment && isBlankReason(request.reason)) {
     return {
       ok: false,
       code: 'justification_missing',

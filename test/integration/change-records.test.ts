@@ -58,9 +58,47 @@ describe('empty quoted justification', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it.each(['""', '"   "', '\u201C \u201D', '"" ""'])('%s in the modal: field error, nothing written', async (justification) => {
+    const before = await counts();
+    const result = await app.sender.submitView(ALICE, {
+      callbackId: 'activate_role',
+      values: {
+        role: { value: { type: 'static_select', selected_option: { value: 'billing-administrator' } } },
+        duration: { value: { type: 'plain_text_input', value: '2h' } },
+        justification: { value: { type: 'plain_text_input', value: justification } },
+      },
+    });
+    expect(result.status).toBe(200);
+    expect(result.json).toEqual({
+      response_action: 'errors',
+      errors: { justification: 'Billing Administrator requires a justification: say why you need it.' },
+    });
+    expect(await counts()).toEqual(before);
+  });
+
   it('active assignment needs a real reason', async () => {
     const before = await counts();
     expect(await command(ADMIN, `assign <@${CAROL}> billing active ""`)).toContain('requires a reason');
+    expect(await counts()).toEqual(before);
+  });
+
+  it('active assignment form needs a real reason', async () => {
+    const [role] = await app.sql<{ id: string }[]>`select id from roles where slug = 'billing-administrator'`;
+    const before = await counts();
+    const result = await app.sender.submitView(ADMIN, {
+      callbackId: 'admin_assignment_form',
+      privateMetadata: JSON.stringify({ roleId: role!.id }),
+      values: {
+        user: { value: { type: 'users_select', selected_user: CAROL } },
+        kind: { value: { type: 'radio_buttons', selected_option: { value: 'active' } } },
+        end_date: { value: { type: 'datepicker', selected_date: null } },
+        reason: { value: { type: 'plain_text_input', value: '\u201C \u201D' } },
+      },
+    });
+    expect(result.status).toBe(200);
+    expect(result.json).toMatchObject({ response_action: 'errors' });
+    const errors = Object.values((result.json as { errors: Record<string, string> }).errors);
+    expect(errors.join(' ')).toContain('requires a reason for active assignments');
     expect(await counts()).toEqual(before);
   });
 });

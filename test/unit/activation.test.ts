@@ -45,6 +45,30 @@ describe('checkActivationRequest', () => {
     expect(check).toEqual({ ok: true, durationMinutes: 60, justification: null, ticketSystem: null, ticketNumber: null });
   });
 
+  it.each(['""', '"   "', '\u201C \u201D', '"" ""', '  ""  '])('rejects %j as a missing justification', (justification) => {
+    const check = checkActivationRequest(ROLE, DEFAULT_ROLE_SETTINGS, { durationMinutes: 60, justification });
+    expect(check.ok).toBe(false);
+    if (check.ok) return;
+    expect(check.problems).toEqual([
+      {
+        field: 'justification',
+        code: 'justification_missing',
+        message: 'Billing Administrator requires a justification: say why you need it.',
+      },
+    ]);
+  });
+
+  it('stores blank justification as null when waived', () => {
+    const relaxed: RoleSettings = { ...DEFAULT_ROLE_SETTINGS, requireJustification: false };
+    const check = checkActivationRequest(ROLE, relaxed, { durationMinutes: 60, justification: '""' });
+    expect(check).toEqual({ ok: true, durationMinutes: 60, justification: null, ticketSystem: null, ticketNumber: null });
+  });
+
+  it('keeps quotes around real text', () => {
+    const check = checkActivationRequest(ROLE, DEFAULT_ROLE_SETTINGS, { durationMinutes: 60, justification: ' "INC-7" ' });
+    expect(check.ok ? check.justification : undefined).toBe('"INC-7"');
+  });
+
   it('rejects an over-long justification', () => {
     const check = checkActivationRequest(ROLE, DEFAULT_ROLE_SETTINGS, { durationMinutes: 60, justification: 'x'.repeat(501) });
     expect(check.ok ? [] : check.problems.map((problem) => problem.code)).toEqual(['justification_too_long']);

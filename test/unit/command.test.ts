@@ -139,6 +139,14 @@ describe('parsePimCommand', () => {
       { name: 'activate', role: 'gadmin', durationText: '1 hour', durationMinutes: 60, reason: '"quoted" reason' },
     ],
     [
+      'activate gadmin 2h \u201C \u201D',
+      { name: 'activate', role: 'gadmin', durationText: '2h', durationMinutes: 120 },
+    ],
+    [
+      'assign <@U123> gadmin active "" ""',
+      { name: 'assign', userId: 'U123', role: 'gadmin', kind: 'active' },
+    ],
+    [
       'activate gadmin 2h it\'s "urgent',
       { name: 'activate', role: 'gadmin', durationText: '2h', durationMinutes: 120, reason: 'it\'s "urgent' },
     ],
