@@ -13,6 +13,7 @@ import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { assignmentTimerItems, isLastActivePraAssignment, lastAdminWarning } from './assignment-ending.js';
 import { endNoticesAlreadyDue } from '../domain/assignment-ending.js';
+import { isBlankReason } from '../domain/reason.js';
 import { listRoles, pickRole, type Role } from './roles.js';
 import type { ServiceContext } from './context.js';
 
@@ -40,7 +41,8 @@ export interface AssignResult {
 }
 
 /** Adds an assignment, or changes the kind or end of the current one. Active PRAs only. */
-export async function assignRole(context: ServiceContext, request: AssignRequest): Promise<AssignResult> {
+export async function assignRole(context: ServiceContext, input: AssignRequest): Promise<AssignResult> {
+  const request = withoutBlankReason(input);
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     await requireActivePra(tx, request.actorId, now, 'assign roles');
@@ -123,8 +125,9 @@ export interface RemoveRequest {
  */
 export async function removeAssignment(
   context: ServiceContext,
-  request: RemoveRequest,
+  input: RemoveRequest,
 ): Promise<{ role: Role; assignment: AssignmentRow }> {
+  const request = withoutBlankReason(input);
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     await requireActivePra(tx, request.actorId, now, 'remove assignments');
@@ -415,4 +418,9 @@ export async function refuseRemovingLastPra(
       `This is the last active Privileged Role Administrator assignment; ${change} would leave nobody able to manage slack-pim. Assign another active administrator first.`,
     );
   }
+}
+
+/** Returns the request with a reason of only spaces and quotes made `null`, as the command reads it. */
+function withoutBlankReason<T extends { reason: string | null }>(request: T): T {
+  return isBlankReason(request.reason) ? { ...request, reason: null } : request;
 }

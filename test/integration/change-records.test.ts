@@ -101,6 +101,27 @@ describe('empty quoted justification', () => {
     expect(errors.join(' ')).toContain('requires a reason for active assignments');
     expect(await counts()).toEqual(before);
   });
+
+  it('stores a blank optional reason as none', async () => {
+    const [role] = await app.sql<{ id: string }[]>`select id from roles where slug = 'billing-administrator'`;
+    const result = await app.sender.submitView(ADMIN, {
+      callbackId: 'admin_assignment_form',
+      privateMetadata: JSON.stringify({ roleId: role!.id }),
+      values: {
+        user: { value: { type: 'users_select', selected_user: DAVE } },
+        kind: { value: { type: 'radio_buttons', selected_option: { value: 'eligible' } } },
+        end_date: { value: { type: 'datepicker', selected_date: null } },
+        reason: { value: { type: 'plain_text_input', value: '""' } },
+      },
+    });
+    expect(result.status).toBe(200);
+    const [stored] = await app.sql<{ reason: string | null }[]>`
+      select reason from assignments where user_id = ${DAVE} and role_id = ${role!.id} and status = 'current'`;
+    expect(stored).toEqual({ reason: null });
+    const [event] = await app.sql<{ reason: string | null }[]>`
+      select reason from audit_events where subject_user_id = ${DAVE} and action = 'assignment.added'`;
+    expect(event).toEqual({ reason: null });
+  });
 });
 
 describe('assignment end chosen by the role', () => {
