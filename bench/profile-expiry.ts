@@ -2,7 +2,8 @@
  * Profiling aid, not part of `npm run bench`: starts the app with `--cpu-prof`, ends a wave of
  * activations (live, or after 10 s of downtime with `catch-up`), and prints when each kind of
  * outbox row was delivered.
- * Usage: `npx tsx bench/profile-expiry.ts [activations] [live|catch-up] [profile folder]`.
+ * Usage: `npx tsx bench/profile-expiry.ts [activations] [live|catch-up] [profile folder] [--no-profile]`.
+ * With `--no-profile` the app runs without `--cpu-prof`, to time the wave alone.
  */
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,10 +15,12 @@ import { createBenchStore, seedHomeTabViewers } from './support/database.js';
 import { RunMetrics } from './support/metrics.js';
 import { measureCatchUp, measureLiveExpiry } from './scenarios/expiry.js';
 
-const activations = Number.parseInt(process.argv[2] ?? '10000', 10);
-const mode = process.argv[3] ?? 'live';
+const profiling = !process.argv.includes('--no-profile');
+const positional = process.argv.slice(2).filter((argument) => argument !== '--no-profile');
+const activations = Number.parseInt(positional[0] ?? '10000', 10);
+const mode = positional[1] ?? 'live';
 if (mode !== 'live' && mode !== 'catch-up') throw new Error(`mode must be live or catch-up, got ${mode}`);
-const profileDirectory = process.argv[4] ?? join(tmpdir(), `pim-profile-${Date.now().toString(36)}`);
+const profileDirectory = positional[2] ?? join(tmpdir(), `pim-profile-${Date.now().toString(36)}`);
 mkdirSync(profileDirectory, { recursive: true });
 const name = `prof${Date.now().toString(36)}`;
 const store = await createBenchStore(name, BENCH_SECURITY_CHANNEL);
@@ -26,10 +29,12 @@ const fake = await FakeSlack.start();
 try {
   const config = benchAppConfig(fake, store);
   const startApp = (name: string) =>
-    startChild('app', { BENCH_APP_CONFIG: JSON.stringify(config) }, join(profileDirectory, `${name}.log`), [
-      '--cpu-prof',
-      `--cpu-prof-dir=${profileDirectory}`,
-    ]);
+    startChild(
+      'app',
+      { BENCH_APP_CONFIG: JSON.stringify(config) },
+      join(profileDirectory, `${name}.log`),
+      profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`] : [],
+    );
   let app = await startApp('app');
   const metrics = new RunMetrics();
   const startedAt = Date.now();
