@@ -49,7 +49,7 @@ try {
     from outbox group by kind order by kind`;
   console.table(kinds);
   await app.stop();
-  process.stderr.write(`profiles in ${profileDirectory}\n`);
+  process.stderr.write(`${profiling ? 'profiles and logs' : 'logs'} in ${profileDirectory}\n`);
 } finally {
   await fake.close();
   await store.drop();
