@@ -67,7 +67,7 @@ verifyFromCommandLine().then(
     process.exitCode = status;
   },
   (error: unknown) => {
-    // drizzle wraps the driver's error, whose message says what is wrong (a missing database, say).
+    // drizzle wraps the driver's error, whose message names the problem, such as a missing database.
     const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
     const message = cause ?? (error instanceof Error ? error.message : String(error));
     process.stderr.write(`audit:verify failed: ${message}. Check DATABASE_URL and that PostgreSQL is running.\n`);

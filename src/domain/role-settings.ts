@@ -104,7 +104,7 @@ export type AssignmentEndCheck =
 /**
  * Applies the role's assignment rules: a permanent assignment where the role forbids one gets
  * the longest allowed end instead, an end beyond that is rejected, and an active assignment
- * needs a reason that is not blank (see isBlankReason) when the role says so.
+ * needs a reason that is not blank (see isBlankReason) when the role requires one.
  */
 export function checkAssignmentRules(
   roleName: string,

@@ -123,7 +123,7 @@ export async function refuseIfOpen(tx: Transaction, role: Role, userId: string):
 
 /**
  * Builds the outbox rows an activation owes when it starts: DM, expiry job and security post.
- * `eligibleUntil` is the end of the eligible assignment, so the messages can say when the
+ * `eligibleUntil` is the end of the eligible assignment, so the messages can state that the
  * activation ends early because of it.
  */
 export function activationStartedItems(

@@ -66,7 +66,7 @@ export async function fileRequest(
   const firstReminder = nextReminderAt(now, 0, expiresAt);
   const activation = await insertActivation(tx, role, {
     assignmentId: input.assignmentId,
-    // Approvers see the duration asked for; approval stops it at the end of eligibility then.
+    // Approvers see the requested duration. Approval caps it at the end of eligibility.
     eligibleUntil: null,
     userId: input.userId,
     check: input.check,
@@ -387,8 +387,8 @@ export async function cancelPendingOnRemoval(
 
 /**
  * Cancels, inside the caller's transaction, the pending requests of `role` that none of their
- * recorded approvers may decide under the role's current settings, and tells each requester, so
- * that a change of approvers never leaves a request that nobody can decide. Returns the number
+ * recorded approvers may decide under the role's current settings, and notifies each requester.
+ * A change of approvers thus leaves no request without a possible decision. Returns the number
  * of requests cancelled.
  */
 export async function cancelRequestsWithoutApprovers(tx: Transaction, role: Role, actorId: string, now: Date): Promise<number> {
@@ -425,10 +425,10 @@ export interface PendingRequest {
 }
 
 /**
- * Lists the pending requests that `approverId` may decide at `now`, oldest first: those sent to
- * them and still within their decision window, less those of roles whose approvers no longer
- * include them, and less those they were asked as an administrator while that role is not active
- * for them.
+ * Lists the pending requests that `approverId` may decide at `now`, oldest first. These are the
+ * requests sent to them that are still within their decision window. Excluded are requests of
+ * roles whose approvers no longer include them, and requests sent to them as an administrator
+ * while that role is not active for them.
  */
 export async function listRequestsForApprover(db: Executor, approverId: string, now: Date): Promise<PendingRequest[]> {
   const rows = await db
@@ -603,7 +603,7 @@ function stillApprover(role: Role, approverId: string, source: 'user' | 'group' 
     case 'group':
       return groups.length > 0;
     case 'pra':
-      // Administrators are asked only when the role names nobody.
+      // Administrators are approvers only when the role names no users and no groups.
       return users.length + groups.length === 0;
   }
 }

@@ -216,7 +216,7 @@ export async function bootstrapAdmins(context: ServiceContext, userIds: readonly
 export type FirstAdministratorClaim =
   /** The caller is now the first administrator. */
   | 'claimed'
-  /** Someone holds a current Privileged Role Administrator assignment. */
+  /** A current Privileged Role Administrator assignment exists. */
   | 'administered'
   /** Administrators existed and none is left: only `PIM_ADMINS` can name new ones. */
   | 'lapsed';
@@ -224,10 +224,10 @@ export type FirstAdministratorClaim =
 /**
  * Makes `userId` permanent active Privileged Role Administrator and Security Administrator when
  * slack-pim has never had a Privileged Role Administrator: the bootstrap of `/pim setup` when
- * `PIM_ADMINS` is unset. Once the last administrator's assignment has ended, `/pim setup` makes
- * nobody administrator again, or any member could take slack-pim over by running it first; an
- * operator names new administrators in `PIM_ADMINS` instead. A transaction-scoped advisory lock
- * lets one of two simultaneous first users win.
+ * `PIM_ADMINS` is unset. Once the last administrator's assignment has ended, `/pim setup` makes no
+ * one administrator again, because any member could otherwise take slack-pim over by running it
+ * first. An operator names new administrators in `PIM_ADMINS` instead. A transaction-scoped
+ * advisory lock lets one of two simultaneous first users win.
  */
 export async function claimFirstAdministrator(context: ServiceContext, userId: string): Promise<FirstAdministratorClaim> {
   const now = context.clock.now();

@@ -12,8 +12,8 @@ import { listRoles, type Role } from './roles.js';
 /**
  * Replaces a role's settings. Active Privileged Role Administrators only; the audit event
  * records the values before and after. Requests already filed keep the rules they were made
- * under, except that an approver removed from the role can no longer decide them, and a request
- * that nobody asked may still decide is cancelled.
+ * under, with two exceptions. An approver removed from the role can no longer decide them, and a
+ * request left with no approver who may decide it is cancelled.
  */
 export async function updateRoleSettings(
   context: ServiceContext,

@@ -154,9 +154,9 @@ export function buildActivationModal(eligibleRoles: readonly Role[], prefill: Ac
 }
 
 /**
- * Says which roles require a field, as `Required for A, B and C.`, within an input hint's limit
- * less `reserved` characters. Names that do not fit are counted (`and 3 other roles`); when not
- * even one fits, it says `Required for some of these roles.`
+ * Builds the hint naming the roles that require a field, as `Required for A, B and C.`, within an
+ * input hint's limit less `reserved` characters. Names that do not fit are counted (`and 3 other
+ * roles`). When not even one fits, the hint is `Required for some of these roles.`
  */
 export function requiredForHint(roleNames: readonly string[], reserved: number): string {
   const budget = INPUT_HINT_LIMIT - reserved;

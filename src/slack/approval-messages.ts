@@ -119,7 +119,7 @@ function describeOutcome(details: RequestDetails): string | undefined {
 /**
  * Lists the requester's earlier activations of the role that started, each with how long it
  * lasted, or its planned duration while still active. Requests that never started (denied,
- * cancelled, timed out) are not counted: the field's label says "started".
+ * cancelled, timed out) are not counted, as the field's label "started" states.
  */
 function describeRecent(details: RequestDetails): string {
   if (details.recentCount === 0) return 'None';

@@ -267,7 +267,7 @@ describe('activation', () => {
     const byId = new Map(view.blocks.map((block) => [block.block_id, block.element]));
     expect(byId.get('role')?.initial_option?.value).toBe('global-administrator');
     expect(byId.get('duration')?.initial_value).toBe('2h');
-    // Every built-in role requires a justification by default, so Slack is told the field is required.
+    // Every built-in role requires a justification by default, so the view marks the field required.
     const justification = (view.blocks as { block_id: string; optional?: boolean }[]).find((block) => block.block_id === 'justification');
     expect(justification?.optional).toBe(false);
   });

@@ -29,7 +29,7 @@ beforeAll(async () => {
   for (const id of [ADMIN, FORMER_ADMIN, DISTRUSTED, KEPT, REQUESTER]) fake.setUser({ id, tz: 'UTC' });
   app = await startTestApp({ environment, fake, admins: [ADMIN, FORMER_ADMIN] });
   await configure('billing', { requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
-  // Names nobody, so the active Privileged Role Administrators are asked.
+  // Names no approvers, so the active Privileged Role Administrators are the approvers.
   await configure('service', { requireApproval: true, approvers: { users: [], groups: [] } });
   await configure('user-administrator', { requireApproval: true, approvers: { users: [DISTRUSTED], groups: [] } });
   await configure('password', { requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
@@ -81,7 +81,7 @@ describe('approver removed from the role', () => {
     expect(await statusOf(row.id)).toBe('active');
   });
 
-  it('hides requests from an administrator no longer active', async () => {
+  it('inactive administrator sees no requests', async () => {
     expect(await command(REQUESTER, 'activate service 1h deploy fix')).toContain('waiting for approval');
     expect(await command(FORMER_ADMIN, 'requests')).toContain('1 request(s) waiting for you');
 
@@ -112,7 +112,7 @@ describe('approver removed from the role', () => {
     }
   });
 
-  it('cancels a request nobody may decide', async () => {
+  it('cancels a request without approvers', async () => {
     expect(await command(REQUESTER, 'activate user-administrator 1h onboarding')).toContain('waiting for approval');
     const id = await pendingId('user-administrator');
     await configure('user-administrator', { approvers: { users: [KEPT], groups: [] } });

@@ -12,7 +12,7 @@ import {
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
-import { activationStatus, commandReply, configureRole, interleaveAtAuditLock } from '../support/flows.js';
+import { activationStatus, clickDecision, commandReply, configureRole, decisionReply, interleaveAtAuditLock } from '../support/flows.js';
 
 // Attacks a workspace member can mount with payloads Slack signs for them: forged button values,
 // view submissions, clicks at the wrong moment and clicks racing an administrator's change.
@@ -68,22 +68,8 @@ async function requestRole(userId: string, role: string): Promise<string> {
   return row.id;
 }
 
-async function click(userId: string, actionId: string, activationId: string) {
-  const result = await app.sender.action(userId, {
-    actionId,
-    value: activationId,
-    blockId: `decide:${activationId}`,
-    actionType: 'button',
-  });
-  expect(result.status).toBe(200);
-  return result;
-}
-
-async function clickReply(userId: string, actionId: string, activationId: string): Promise<string> {
-  const result = await click(userId, actionId, activationId);
-  const call = await fake.waitFor('response_url', (candidate) => candidate.url === result.responseUrl);
-  return messageText(call.body);
-}
+const click = (userId: string, actionId: string, activationId: string) => clickDecision(app, userId, actionId, activationId);
+const clickReply = (userId: string, actionId: string, activationId: string) => decisionReply(app, userId, actionId, activationId);
 
 const statusOf = (activationId: string) => activationStatus(app, activationId);
 

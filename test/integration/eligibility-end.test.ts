@@ -10,7 +10,7 @@ import {
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
-import { commandReply, configureRole } from '../support/flows.js';
+import { clickDecision, commandReply, configureRole } from '../support/flows.js';
 
 const ADMIN = 'UADMINEE1';
 const APPROVER = 'UAPPROVE1';
@@ -98,16 +98,10 @@ describe('an activation ends with its eligibility', () => {
     const eligibleUntil = await assignUntil(REQUESTER, 'billing', 45);
     expect(await command(REQUESTER, 'activate billing 2h invoice run')).toContain('waiting for approval');
     const pending = await activationOf(REQUESTER);
-    // The approvers see the duration asked for; the approval stops it at the end of eligibility.
+    // Approvers see the requested duration. The approval caps it at the end of eligibility.
     expect(pending.durationMinutes).toBe(120);
 
-    const result = await app.sender.action(APPROVER, {
-      actionId: 'approval_approve',
-      value: pending.id,
-      blockId: `decide:${pending.id}`,
-      actionType: 'button',
-    });
-    expect(result.status).toBe(200);
+    await clickDecision(app, APPROVER, 'approval_approve', pending.id);
     const approved = await eventually(async () => {
       const row = await activationOf(REQUESTER);
       return row.status === 'active' ? row : undefined;
@@ -122,7 +116,7 @@ describe('an activation ends with its eligibility', () => {
     const pending = await activationOf(REQUESTER);
     const extendedUntil = await assignUntil(REQUESTER, 'password', 600);
 
-    await app.sender.action(APPROVER, { actionId: 'approval_approve', value: pending.id, blockId: `decide:${pending.id}`, actionType: 'button' });
+    await clickDecision(app, APPROVER, 'approval_approve', pending.id);
     const approved = await eventually(async () => {
       const row = await activationOf(REQUESTER);
       return row.status === 'active' ? row : undefined;

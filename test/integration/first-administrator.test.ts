@@ -49,11 +49,11 @@ async function auditCount(): Promise<number> {
 }
 
 describe('/pim setup without PIM_ADMINS', () => {
-  it('offers setup to members while slack-pim never had an administrator', async () => {
+  it('help offers setup before any administrator', async () => {
     expect(await command(LATECOMER, 'help')).toContain('/pim setup');
   });
 
-  it('makes exactly one of two simultaneous first users administrator', async () => {
+  it('simultaneous first users: one wins', async () => {
     const replies = await Promise.all([command(FIRST, 'setup'), command(RIVAL, 'setup')]);
     const winners = replies.filter((reply) => reply.includes('You are now a permanent Privileged Role Administrator'));
     expect(winners).toHaveLength(1);
@@ -74,7 +74,7 @@ describe('/pim setup without PIM_ADMINS', () => {
     }
   });
 
-  it('makes nobody administrator after the last administrator lapsed', async () => {
+  it('lapsed administrators: setup rejected', async () => {
     const until = new Date(app.clock.now().getTime() + 20 * DAY_MS).toISOString().slice(0, 10);
     expect(await command(FIRST, `assign <@${FIRST}> privileged-role-administrator active until ${until} rotation`)).toContain(
       'is now instead active',

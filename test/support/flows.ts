@@ -15,10 +15,16 @@ export async function commandReply(app: TestApp, userId: string, text: string): 
   return replyTo(app.fake, result.responseUrl);
 }
 
-/** Clicks a decision button (Approve, Deny, Cancel) of a request and returns the reply to the click. */
-export async function decisionReply(app: TestApp, userId: string, actionId: string, activationId: string): Promise<string> {
+/** Clicks a decision button (Approve, Deny, Cancel) of a request and returns the HTTP result. */
+export async function clickDecision(app: TestApp, userId: string, actionId: string, activationId: string) {
   const result = await app.sender.action(userId, { actionId, value: activationId, blockId: `decide:${activationId}`, actionType: 'button' });
   expect(result.status).toBe(200);
+  return result;
+}
+
+/** Clicks a decision button of a request and returns the reply to the click. */
+export async function decisionReply(app: TestApp, userId: string, actionId: string, activationId: string): Promise<string> {
+  const result = await clickDecision(app, userId, actionId, activationId);
   const call = await app.fake.waitFor('response_url', (candidate) => candidate.url === result.responseUrl);
   return messageText(call.body);
 }

@@ -31,7 +31,7 @@ export async function handleSetupCommand(deps: SlackDeps, origin: CommandOrigin)
       return;
     }
     if (claim === 'lapsed') {
-      deps.logger.warn('/pim setup refused: every Privileged Role Administrator assignment has ended');
+      deps.logger.warn('/pim setup rejected: every Privileged Role Administrator assignment has ended; name administrators in PIM_ADMINS');
       throw new UserError(
         'not_authorized',
         'slack-pim has no Privileged Role Administrator left: every assignment of the role has ended. `/pim setup` names only the very first administrator, so nobody can take slack-pim over by running it. Ask the people who run slack-pim to list the new administrators in `PIM_ADMINS` and restart it.',
