@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { EXPIRY_BATCH_SIZE, expireDueActivations } from '../services/activation-ending.js';
+import type { ActivationRow } from '../services/activation-records.js';
 import { listActiveActivations } from '../services/activations.js';
 import type { ServiceContext } from '../services/context.js';
 import { findDueRequests, listPendingRequests, sendDueReminder, timeOutRequest } from '../services/approvals.js';
@@ -37,17 +38,34 @@ export async function sweepOverdueActivations(
   let ended = 0;
   for (;;) {
     const batch = await expireDueActivations(context, EXPIRY_BATCH_SIZE);
-    const message = trigger === 'job' ? 'activation expired' : 'overdue activation ended';
-    for (const activation of batch) {
-      const lagMs = (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime();
-      metrics?.revokeLag.observe({ trigger }, lagMs / 1000);
-      logger.info({ activationId: activation.id, lagMs }, message);
-    }
+    logEndedBatch(batch, trigger, logger, metrics);
     ended += batch.length;
     // An empty batch means every overdue row left is locked by another transaction, which ends
     // it unless it rolls back. Slot jobs check for such rows again, and the timekeeper's sweep
     // runs every minute.
     if (batch.length === 0) return ended;
+  }
+}
+
+/**
+ * Activations named per log line. A line per activation cost a wave of 10,000 simultaneous ends
+ * 0.2 to 0.3 s of its 3.6 s from first end time to last DM. A line of 500 ids would pass 16 KB,
+ * and Docker splits longer log lines (https://github.com/moby/moby/issues/32923).
+ */
+export const ACTIVATIONS_PER_LOG_LINE = 100;
+
+/** Logs the activations an expiry batch ended and records each one's revoke lag. */
+export function logEndedBatch(batch: readonly ActivationRow[], trigger: 'job' | 'sweep', logger: Logger, metrics?: Metrics): void {
+  const message = trigger === 'job' ? 'activations expired' : 'overdue activations ended';
+  for (let start = 0; start < batch.length; start += ACTIVATIONS_PER_LOG_LINE) {
+    const slice = batch.slice(start, start + ACTIVATIONS_PER_LOG_LINE);
+    let maxLagMs = 0;
+    for (const activation of slice) {
+      const lagMs = (activation.endedAt?.getTime() ?? 0) - activation.endsAt.getTime();
+      metrics?.revokeLag.observe({ trigger }, lagMs / 1000);
+      maxLagMs = Math.max(maxLagMs, lagMs);
+    }
+    logger.info({ activationIds: slice.map((activation) => activation.id), maxLagMs }, message);
   }
 }
 
