@@ -42,7 +42,10 @@ export function toBoltLogger(logger: Logger): BoltLogger {
   let name = 'bolt';
   let child = logger.child({ component: name });
   return {
-    debug: (...message) => child.debug(withoutPayload(message.map(String).join(' '))),
+    // web-api writes four debug lines per call, so their text is built only when debug is on.
+    debug: (...message) => {
+      if (child.isLevelEnabled('debug')) child.debug(withoutPayload(message.map(String).join(' ')));
+    },
     info: (...message) => child.info(message.map(String).join(' ')),
     warn: (...message) => child.warn(message.map(String).join(' ')),
     error: (...message) => child.error(message.map(String).join(' ')),
