@@ -20,6 +20,7 @@ export class DeliveredMarks {
   private readonly logger: Logger;
   private waiting: Waiter[] = [];
   private flushing: Promise<void> | undefined;
+  private inUpdate = 0;
   private stopped = false;
 
   constructor(db: Database, logger: Logger) {
@@ -37,6 +38,16 @@ export class DeliveredMarks {
     });
   }
 
+  /** Rows sent and not yet marked. */
+  get pending(): number {
+    return this.waiting.length + this.inUpdate;
+  }
+
+  /** Resolves once every row passed to `mark` so far is marked or given up on. */
+  async settled(): Promise<void> {
+    await this.flushing;
+  }
+
   /** Lets pending marks give up after a few more failures instead of retrying forever. */
   stop(): void {
     this.stopped = true;
@@ -46,7 +57,9 @@ export class DeliveredMarks {
     while (this.waiting.length > 0) {
       const batch = this.waiting;
       this.waiting = [];
+      this.inUpdate = batch.length;
       await this.flush(batch);
+      this.inUpdate = 0;
       for (const waiter of batch) waiter.done();
     }
   }

@@ -19,6 +19,12 @@ const CLAIM_BATCH_SIZE = 50;
  */
 export const MAX_IN_FLIGHT = 2 * CLAIM_BATCH_SIZE;
 /**
+ * Rows sent and not yet marked delivered, beyond which no rows are claimed. A row's slot in
+ * MAX_IN_FLIGHT frees up when Slack responds, so a busy Postgres slows the marks but not the
+ * sends. This bound limits how many messages a crash would send twice.
+ */
+export const MAX_AWAITING_MARK = 2 * MAX_IN_FLIGHT;
+/**
  * Maximum wait for the rows in hand before rows written meanwhile are claimed. Claiming after
  * the rows in hand groups a burst into few claims, but a hung call would delay every row written
  * during it.
@@ -108,6 +114,7 @@ export class OutboxDispatcher {
     this.deliveredMarks.stop();
     await this.wakeups.stop();
     await this.draining;
+    await this.deliveredMarks.settled();
   }
 
   private async drainLoop(): Promise<void> {
@@ -119,6 +126,7 @@ export class OutboxDispatcher {
           // Checked before every claim, also when a NOTIFY restarts the drain, so that no more
           // than MAX_IN_FLIGHT rows are ever being delivered.
           while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
+          while (this.deliveredMarks.pending > MAX_AWAITING_MARK) await this.deliveredMarks.settled();
           const claimed = await this.claim();
           this.drainFailures.recovered();
           for (const delivery of claimed) {
@@ -171,7 +179,8 @@ export class OutboxDispatcher {
         await this.recordFailure(delivery, error);
         return;
       }
-      await this.deliveredMarks.mark(delivery.id);
+      // The slot frees up now, and `stop` waits for the mark.
+      void this.deliveredMarks.mark(delivery.id);
       this.metrics?.outboxDeliveries.inc({ kind: delivery.item.kind, outcome: 'delivered' });
       this.logger.debug('outbox row delivered');
     });

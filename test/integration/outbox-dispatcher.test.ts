@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../../db/client.js';
 import { DeliveredMarks } from '../../src/jobs/delivered-marks.js';
-import { MAX_IN_FLIGHT, OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
+import { MAX_AWAITING_MARK, MAX_IN_FLIGHT, OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
 import { createLogger } from '../../src/logger.js';
 import { OUTBOX_CHANNEL } from '../../src/services/outbox.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from '../support/harness.js';
@@ -13,6 +13,8 @@ const BURST_ROWS = 250;
 const TRICKLE_COMMITS = 6;
 const TRICKLE_ROWS_PER_COMMIT = 45;
 const TRICKLE_GAP_MS = 250;
+// Rows written while marks are held up, more than the dispatcher sends before it waits for them.
+const ROWS_WHILE_MARKS_WAIT = 1_000;
 // More ids than Postgres accepts bind parameters in one statement (65,535).
 const MARKED_AT_ONCE = 70_000;
 
@@ -127,6 +129,51 @@ describe('outbox dispatcher', () => {
     expect(new Set(delivered).size).toBe(total);
   });
 
+  it('sends on while marks wait', async () => {
+    const heldMark = await holdMarksOfFirstRow();
+    const delivered: number[] = [];
+    await startDispatcher(async (delivery) => {
+      await heldMark.locked;
+      delivered.push(delivery.id);
+    });
+    try {
+      await heldMark.markWaiting();
+      await insertNotices(ROWS_WHILE_MARKS_WAIT);
+      await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+
+      // Marks wait behind the first row's, so a dispatcher that heldMark each row's slot until its
+      // mark would stop at MAX_IN_FLIGHT rows.
+      await eventually(async () => (delivered.length > MAX_AWAITING_MARK ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(delivered.length).toBeLessThanOrEqual(MAX_AWAITING_MARK + MAX_IN_FLIGHT + 1);
+      expect(await countUndelivered()).toBe(ROWS_WHILE_MARKS_WAIT + 1);
+    } finally {
+      heldMark.release();
+    }
+    await eventually(async () => ((await countUndelivered()) === 0 ? true : undefined));
+    expect(new Set(delivered).size).toBe(ROWS_WHILE_MARKS_WAIT + 1);
+  });
+
+  it('stop waits for pending marks', async () => {
+    const heldMark = await holdMarksOfFirstRow();
+    await startDispatcher(async () => {
+      await heldMark.locked;
+    });
+    let stopped = false;
+    let stopping: Promise<unknown> | undefined;
+    try {
+      await heldMark.markWaiting();
+      stopping = dispatcher?.stop().then(() => (stopped = true));
+      dispatcher = undefined;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(stopped).toBe(false);
+    } finally {
+      heldMark.release();
+    }
+    await stopping;
+    expect(await countUndelivered()).toBe(0);
+  });
+
   it('marks more ids than the parameter limit', async () => {
     await insertNotices(MARKED_AT_ONCE);
     const ids = (await database.sql<{ id: string }[]>`select id from outbox`).map((row) => Number(row.id));
@@ -143,6 +190,44 @@ describe('outbox dispatcher', () => {
 async function startDispatcher(deliver: (delivery: OutboxDelivery) => Promise<void>): Promise<void> {
   dispatcher = new OutboxDispatcher({ db: database.db, sql: database.sql, deliver, logger: createLogger('silent') });
   await dispatcher.start();
+}
+
+/**
+ * Inserts one row and, once the dispatcher has claimed it, locks it in a transaction of the
+ * test's own, so that the UPDATE marking it delivered waits until `release`. Deliveries must
+ * wait for `locked`, or the row could be marked before the lock is taken.
+ */
+async function holdMarksOfFirstRow(): Promise<{ locked: Promise<void>; markWaiting: () => Promise<void>; release: () => void }> {
+  await insertNotices(1);
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked = (): void => undefined;
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+  const holding = database.sql.begin(async (tx) => {
+    // The claim sets `attempts`; the row is locked only after the claim committed.
+    await eventually(async () => ((await tx`select id from outbox where attempts > 0`).length === 1 ? true : undefined));
+    await tx`select id from outbox for update`;
+    locked();
+    await released;
+  });
+  const markWaiting = async () => {
+    await lockTaken;
+    // The mark's UPDATE shows in pg_stat_activity, waiting for the test's lock.
+    await eventually(async () => {
+      const waiting = await database.sql`
+        select 1 from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and query like '%update outbox set delivered_at%'`;
+      return waiting.length === 1 ? true : undefined;
+    });
+  };
+  return {
+    locked: lockTaken,
+    markWaiting,
+    release: () => {
+      release();
+      void holding;
+    },
+  };
 }
 
 async function insertNotices(count: number): Promise<void> {
