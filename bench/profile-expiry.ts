@@ -2,8 +2,9 @@
  * Profiling aid, not part of `npm run bench`: starts the app with `--cpu-prof`, ends a wave of
  * activations (live, or after 10 s of downtime with `catch-up`), and prints when each kind of
  * outbox row was delivered.
- * Usage: `npx tsx bench/profile-expiry.ts [activations] [live|catch-up] [profile folder] [--no-profile]`.
- * With `--no-profile` the app runs without `--cpu-prof`, to time the wave alone.
+ * Usage: `npx tsx bench/profile-expiry.ts [activations] [live|catch-up] [profile folder] [--no-profile] [--timeline]`.
+ * With `--no-profile` the app runs without `--cpu-prof`, to time the wave alone. `--timeline`
+ * prints, per 200 ms from the first end time, how many activations were due, revoked and sent their DM.
  */
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,8 @@ import { RunMetrics } from './support/metrics.js';
 import { measureCatchUp, measureLiveExpiry } from './scenarios/expiry.js';
 
 const profiling = !process.argv.includes('--no-profile');
-const positional = process.argv.slice(2).filter((argument) => argument !== '--no-profile');
+const timeline = process.argv.includes('--timeline');
+const positional = process.argv.slice(2).filter((argument) => !argument.startsWith('--'));
 const activations = Number.parseInt(positional[0] ?? '10000', 10);
 const mode = positional[1] ?? 'live';
 if (mode !== 'live' && mode !== 'catch-up') throw new Error(`mode must be live or catch-up, got ${mode}`);
@@ -38,7 +40,7 @@ try {
   let app = await startApp('app');
   const metrics = new RunMetrics();
   const startedAt = Date.now();
-  const plan = { activations, spreadMs: 2_000, leadMs: 25_000, downtimeMs: 10_000 };
+  const plan = { activations, spreadMs: 2_000, leadMs: 25_000, downtimeMs: 10_000, timeline };
   if (mode === 'live') await measureLiveExpiry(fake, store, plan, 'P', metrics);
   else app = await measureCatchUp(fake, store, plan, 'P', app, () => startApp('app-catch-up'), metrics);
   process.stderr.write(`wave measured after ${Date.now() - startedAt} ms\n`);

@@ -24,6 +24,8 @@ export interface ExpiryPlan {
   leadMs: number;
   /** How long the app stays down past the last end time in the catch-up case. */
   downtimeMs: number;
+  /** Prints, per 200 ms from the first end time, how many activations were due, revoked and sent their DM. */
+  timeline?: boolean;
 }
 
 interface Wave {
@@ -45,7 +47,7 @@ export async function measureLiveExpiry(
     const wave = await seedWave(store, plan, `UXL${tag}`);
     await waitForScheduling(store, wave, metrics, 'expiry (live)');
     await waitForDms(received.times, wave);
-    await recordWave(store, wave, received.times, metrics, 'expiry (live)');
+    await recordWave(store, wave, received.times, metrics, 'expiry (live)', plan.timeline === true);
   } finally {
     received.stop();
   }
@@ -72,7 +74,7 @@ export async function measureCatchUp(
     await sleepUntil(wave.lastEndMs + plan.downtimeMs);
     const restarted = await startApp();
     await waitForDms(received.times, wave);
-    const last = await recordWave(store, wave, received.times, metrics, 'expiry (catch-up)');
+    const last = await recordWave(store, wave, received.times, metrics, 'expiry (catch-up)', plan.timeline === true);
     // Each figure starts at the first line of the new process. The revoke ends at the last
     // `ended_at` of the wave, the catch-up at its last DM (NaN when one is missing).
     metrics.set('expiry (catch-up)', 'catch-up from process start ms', last.dmMs - restarted.startingAtMs);
@@ -164,6 +166,7 @@ async function recordWave(
   times: Map<string, number[]>,
   metrics: RunMetrics,
   scenario: string,
+  timeline: boolean,
 ): Promise<{ dmMs: number; revokeMs: number }> {
   const rows = await store.handle.sql<{ user_id: string; status: string; ends_ms: number; ended_ms: number | null }[]>`
     select user_id, status, extract(epoch from ends_at)::float8 * 1000 as ends_ms,
@@ -180,6 +183,7 @@ async function recordWave(
     }
     if (row.ended_ms !== null) revokeLags.push(row.ended_ms - row.ends_ms);
   }
+  if (timeline) printTimeline(wave, rows, times);
   const [audit] = await store.handle.sql<{ count: number }[]>`
     select count(*)::int as count from audit_events
     where action = 'activation.expired' and subject_user_id = any(${store.handle.sql.array(wave.users)}::text[])`;
@@ -202,4 +206,28 @@ async function recordWave(
 async function sleepUntil(atMs: number): Promise<void> {
   const waitMs = atMs - Date.now();
   if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
+const TIMELINE_STEP_MS = 200;
+
+/** Prints, per step from the first end time, how many activations were due, revoked and sent their first DM. */
+function printTimeline(wave: Wave, rows: { user_id: string; ends_ms: number; ended_ms: number | null }[], times: Map<string, number[]>): void {
+  const step = (ms: number) => Math.floor((ms - wave.firstEndMs) / TIMELINE_STEP_MS);
+  const counts = new Map<number, { due: number; revoked: number; sent: number }>();
+  const count = (ms: number | null | undefined, key: 'due' | 'revoked' | 'sent') => {
+    if (ms === null || ms === undefined) return;
+    const entry = counts.get(step(ms)) ?? { due: 0, revoked: 0, sent: 0 };
+    entry[key] += 1;
+    counts.set(step(ms), entry);
+  };
+  for (const row of rows) {
+    count(row.ends_ms, 'due');
+    count(row.ended_ms, 'revoked');
+    count(times.get(row.user_id)?.[0], 'sent');
+  }
+  process.stderr.write('ms after first end time: due / revoked / DM sent\n');
+  for (const index of [...counts.keys()].sort((a, b) => a - b)) {
+    const entry = counts.get(index);
+    process.stderr.write(`${index * TIMELINE_STEP_MS}: ${entry?.due} / ${entry?.revoked} / ${entry?.sent}\n`);
+  }
 }
