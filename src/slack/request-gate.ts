@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics, SlackRequestType } from '../metrics.js';
 import { currentDeferredWork, currentRequestOutcome, runWithLogFields, setRequestOutcome, type LogFields } from '../request-context.js';
 import type { RequestRateLimiter } from './rate-limit.js';
+import { withStorableText } from './storable-text.js';
 
 /** Dependencies of the gate that every Slack request passes before Bolt's listeners see it. */
 export interface RequestGateOptions {
@@ -53,7 +54,9 @@ async function handle(app: App, event: ReceiverEvent, options: RequestGateOption
   await runWithLogFields(fields, async () => {
     try {
       if (await isRateLimited(info, ack, options)) return;
-      await app.processEvent({ ...event, ack });
+      // Slack may pass on characters that PostgreSQL cannot store, and a write that fails on
+      // them would fail again however often the user retried.
+      await app.processEvent({ ...event, body: withStorableText(event.body), ack });
     } catch (error) {
       setRequestOutcome('error');
       throw error;

@@ -124,6 +124,23 @@ describe('empty quoted justification', () => {
   });
 });
 
+describe('characters PostgreSQL cannot store', () => {
+  afterEach(async () => {
+    await app.sql`update activations set status = 'deactivated', ended_at = now() where user_id = ${ALICE} and status = 'active'`;
+  });
+
+  it('NUL in a justification becomes U+FFFD', async () => {
+    expect(await command(ALICE, 'activate billing 1h fixing invoice\u0000 run')).toContain('is active');
+
+    const [activation] = await app.sql<{ id: string; justification: string }[]>`
+      select id, justification from activations where user_id = ${ALICE} and status = 'active'`;
+    expect(activation?.justification).toBe('fixing invoice\uFFFD run');
+    const [event] = await app.sql<{ reason: string }[]>`
+      select reason from audit_events where target_id = ${activation!.id} and action = 'activation.activated'`;
+    expect(event?.reason).toBe('fixing invoice\uFFFD run');
+  });
+});
+
 describe('assignment end chosen by the role', () => {
   it('reply shows the imposed end', async () => {
     // Active assignments of built-in roles may not be permanent: they end after 180 days.
