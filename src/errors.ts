@@ -28,7 +28,8 @@ export type UserErrorCode =
   | 'settings_invalid'
   | 'role_invalid'
   | 'role_in_use'
-  | 'nothing_selected';
+  | 'nothing_selected'
+  | 'group_check_failed';
 
 /** Modal fields that a `UserError` can point at. */
 export type FormField = 'role' | 'duration' | 'justification' | 'ticket' | 'reason' | 'name' | 'slug' | 'description';

@@ -140,9 +140,10 @@ export async function approveRequest(
   context: ServiceContext,
   request: { activationId: string; approverId: string },
 ): Promise<{ activation: ActivationRow; role: Role }> {
+  const groupMembers = await readApproverGroupMembers(context, request.activationId, request.approverId);
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
-    const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now);
+    const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now, groupMembers);
     requireDecidable(pending, request.approverId, now);
     // Locks the assignment until commit, so a removal that runs meanwhile waits and then ends
     // the activation this approval starts.
@@ -207,9 +208,10 @@ export async function denyRequest(
   if (reason === '') {
     throw new UserError('justification_missing', 'Give the requester a reason for the denial.', 'reason');
   }
+  const groupMembers = await readApproverGroupMembers(context, request.activationId, request.approverId);
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
-    const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now);
+    const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now, groupMembers);
     requireDecidable(pending, request.approverId, now);
     const [denied] = await tx
       .update(activations)
@@ -543,14 +545,60 @@ export async function listApprovalMessages(
 }
 
 /**
+ * Members of a role's approver groups as Slack listed them just before a decision, by group id.
+ * Empty when the approver was not asked as a group member.
+ */
+export type GroupMembers = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Reads from Slack the current members of the request's approver groups when `approverId` was
+ * asked as a member of one, so that someone removed from the group in Slack can no longer
+ * decide. Call it before the decision's transaction, because it waits for Slack. When the Slack
+ * call fails, the decision is rejected rather than made unchecked.
+ */
+export async function readApproverGroupMembers(
+  context: ServiceContext,
+  activationId: string,
+  approverId: string,
+): Promise<GroupMembers> {
+  const [row] = await context.db
+    .select({ role: roles })
+    .from(approvalApprovers)
+    .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
+    .innerJoin(roles, eq(roles.id, activations.roleId))
+    .where(
+      and(
+        eq(approvalApprovers.activationId, activationId),
+        eq(approvalApprovers.approverId, approverId),
+        eq(approvalApprovers.source, 'group'),
+      ),
+    );
+  if (row === undefined) return new Map();
+  const role = toRole(row.role);
+  try {
+    const lists = await Promise.all(role.settings.approvers.groups.map((groupId) => context.directory.listUserGroupMembers(groupId)));
+    return new Map(role.settings.approvers.groups.map((groupId, index) => [groupId, lists[index] ?? []]));
+  } catch (error) {
+    context.logger.warn({ err: error, activationId, approverId, roleId: role.id }, 'failed to read approver groups from Slack; decision rejected');
+    throw new UserError(
+      'group_check_failed',
+      `slack-pim could not check with Slack that you are still in an approver group of ${role.name}, so nothing was decided. Try again in a minute.`,
+    );
+  }
+}
+
+/**
  * Checks that `approverId` may decide the request right now, from the database: a recorded
- * approver, not the requester, and, when standing in as administrator, still an active one.
+ * approver, not the requester, and, when standing in as administrator, still an active one. A
+ * group member must be in one of the role's approver groups in `groupMembers`, which
+ * {@link readApproverGroupMembers} reads.
  */
 export async function authorizeDecision(
   db: Executor,
   activationId: string,
   approverId: string,
   now: Date,
+  groupMembers: GroupMembers,
 ): Promise<{ pending: ActivationRow; role: Role }> {
   // Both reads go out in one round trip. The checks below keep their order.
   const [pending, [approver]] = await Promise.all([
@@ -580,6 +628,12 @@ export async function authorizeDecision(
       `You are no longer an approver of ${role.name}: its approvers changed after this request was filed, so you cannot decide it.`,
     );
   }
+  if (approver.source === 'group' && !role.settings.approvers.groups.some((groupId) => groupMembers.get(groupId)?.includes(approverId))) {
+    throw new UserError(
+      'not_authorized',
+      `You are no longer in an approver group of ${role.name}, so you cannot decide this request.`,
+    );
+  }
   if (approver.source === 'pra' && !(await readAccess(db, approverId, now)).isActivePra) {
     throw new UserError(
       'not_authorized',
@@ -592,8 +646,8 @@ export async function authorizeDecision(
 /**
  * Reports whether a recorded approver is still one under the role's current settings, so that
  * removing someone from a role's approvers also takes away the requests already sent to them. A
- * group member passes while the role names any user group, because Slack is not asked again for
- * the group's members.
+ * group member passes while the role names any user group: lists and reminders do not ask Slack
+ * for the group's members, and a decision checks them with {@link readApproverGroupMembers}.
  */
 function stillApprover(role: Role, approverId: string, source: 'user' | 'group' | 'pra'): boolean {
   const { users, groups } = role.settings.approvers;

@@ -3,7 +3,14 @@ import type { View } from '@slack/types';
 import { z } from 'zod';
 import { describeErrorForUser, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { approveRequest, authorizeDecision, cancelRequest, denyRequest, requireDecidable } from '../services/approvals.js';
+import {
+  approveRequest,
+  authorizeDecision,
+  cancelRequest,
+  denyRequest,
+  readApproverGroupMembers,
+  requireDecidable,
+} from '../services/approvals.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-messages.js';
 import { escapeMrkdwn, mention, section } from './blocks.js';
 import type { SlackDeps } from './deps.js';
@@ -46,8 +53,9 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       // Checked before the modal opens so that a late or forged click learns at once.
+      const groupMembers = await readApproverGroupMembers(deps.context, activationId, userId);
       const now = deps.context.clock.now();
-      const { pending, role } = await authorizeDecision(deps.context.db, activationId, userId, now);
+      const { pending, role } = await authorizeDecision(deps.context.db, activationId, userId, now, groupMembers);
       requireDecidable(pending, userId, now);
       await deps.client.views.open({
         trigger_id: body.trigger_id,

@@ -18,6 +18,9 @@ const FORMER_ADMIN = 'UADMINRM2';
 const DISTRUSTED = 'UAPPRRM01';
 const KEPT = 'UAPPRRM02';
 const REQUESTER = 'UREQRM001';
+const GROUP = 'SAPPRRM01';
+const GROUP_LEAVER = 'UAPPRRM03';
+const GROUP_STAYER = 'UAPPRRM04';
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -26,7 +29,7 @@ let app: TestApp;
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
-  for (const id of [ADMIN, FORMER_ADMIN, DISTRUSTED, KEPT, REQUESTER]) fake.setUser({ id, tz: 'UTC' });
+  for (const id of [ADMIN, FORMER_ADMIN, DISTRUSTED, KEPT, REQUESTER, GROUP_LEAVER, GROUP_STAYER]) fake.setUser({ id, tz: 'UTC' });
   app = await startTestApp({ environment, fake, admins: [ADMIN, FORMER_ADMIN] });
   await configure('billing', { requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
   // Names no approvers, so the active Privileged Role Administrators are the approvers.
@@ -153,3 +156,29 @@ async function pendingId(slug: string): Promise<string> {
   if (row === undefined) throw new Error(`no pending request for ${slug}`);
   return row.id;
 }
+
+describe('member removed from an approver group', () => {
+  it('decides with the members Slack lists now', async () => {
+    fake.setUserGroup(GROUP, [GROUP_LEAVER, GROUP_STAYER]);
+    await configure('security-administrator', { requireApproval: true, approvers: { users: [], groups: [GROUP] } });
+    expect(await command(ADMIN, `assign <@${REQUESTER}> security-administrator eligible`)).toContain('is now eligible');
+    expect(await command(REQUESTER, 'activate security-administrator 1h incident review')).toContain('waiting for approval');
+    const [row] = await app.sql<{ id: string }[]>`
+      select a.id from activations a join roles r on r.id = a.role_id
+      where a.user_id = ${REQUESTER} and a.status = 'pending_approval' and r.slug = 'security-administrator'`;
+    if (row === undefined) throw new Error('no pending request');
+    fake.setUserGroup(GROUP, [GROUP_STAYER]);
+
+    expect(await clickReply(GROUP_LEAVER, 'approval_approve', row.id)).toContain('no longer in an approver group');
+    expect(await clickReply(GROUP_LEAVER, 'approval_deny', row.id)).toContain('no longer in an approver group');
+    expect(await statusOf(row.id)).toBe('pending_approval');
+
+    // A member still in the group cannot decide while Slack cannot list it, and can after.
+    fake.failNext('usergroups.users.list', { error: 'fatal_error' });
+
+    expect(await clickReply(GROUP_STAYER, 'approval_approve', row.id)).toContain('could not check with Slack');
+    expect(await statusOf(row.id)).toBe('pending_approval');
+    expect(await clickReply(GROUP_STAYER, 'approval_approve', row.id)).toContain('You approved');
+    expect(await statusOf(row.id)).toBe('active');
+  });
+});
