@@ -140,7 +140,14 @@ export async function approveRequest(
   context: ServiceContext,
   request: { activationId: string; approverId: string },
 ): Promise<{ activation: ActivationRow; role: Role }> {
-  const groupMembers = await readApproverGroupMembers(context, request.activationId, request.approverId);
+  return withApproverGroups(context, request, (groupMembers) => approveOnce(context, request, groupMembers));
+}
+
+async function approveOnce(
+  context: ServiceContext,
+  request: { activationId: string; approverId: string },
+  groupMembers: GroupMembers | undefined,
+): Promise<{ activation: ActivationRow; role: Role }> {
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
     const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now, groupMembers);
@@ -208,28 +215,29 @@ export async function denyRequest(
   if (reason === '') {
     throw new UserError('justification_missing', 'Give the requester a reason for the denial.', 'reason');
   }
-  const groupMembers = await readApproverGroupMembers(context, request.activationId, request.approverId);
-  const now = context.clock.now();
-  return context.db.transaction(async (tx) => {
-    const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now, groupMembers);
-    requireDecidable(pending, request.approverId, now);
-    const [denied] = await tx
-      .update(activations)
-      .set({
-        status: 'denied',
-        decidedBy: request.approverId,
-        decidedAt: now,
-        decisionReason: reason,
-        endedAt: now,
-        endedBy: request.approverId,
-        nextReminderAt: null,
-      })
-      .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval'), gt(activations.requestExpiresAt, now)))
-      .returning();
-    if (denied === undefined) throw notDecidable(await readActivation(tx, pending.id), request.approverId, now);
+  return withApproverGroups(context, request, async (groupMembers) => {
+    const now = context.clock.now();
+    return context.db.transaction(async (tx) => {
+      const { pending, role } = await authorizeDecision(tx, request.activationId, request.approverId, now, groupMembers);
+      requireDecidable(pending, request.approverId, now);
+      const [denied] = await tx
+        .update(activations)
+        .set({
+          status: 'denied',
+          decidedBy: request.approverId,
+          decidedAt: now,
+          decisionReason: reason,
+          endedAt: now,
+          endedBy: request.approverId,
+          nextReminderAt: null,
+        })
+        .where(and(eq(activations.id, pending.id), eq(activations.status, 'pending_approval'), gt(activations.requestExpiresAt, now)))
+        .returning();
+      if (denied === undefined) throw notDecidable(await readActivation(tx, pending.id), request.approverId, now);
 
-    await closeRequest(tx, role, denied, { outcome: 'denied', actorId: request.approverId, reason, now });
-    return { activation: denied, role };
+      await closeRequest(tx, role, denied, { outcome: 'denied', actorId: request.approverId, reason, now });
+      return { activation: denied, role };
+    });
   });
 }
 
@@ -544,42 +552,63 @@ export async function listApprovalMessages(
     .where(eq(approvalMessages.activationId, activationId));
 }
 
-/**
- * Members of a role's approver groups as Slack listed them just before a decision, by group id.
- * Empty when the approver was not asked as a group member.
- */
+/** Members of a role's approver groups as Slack listed them just before a decision, by group id. */
 export type GroupMembers = ReadonlyMap<string, readonly string[]>;
 
+/** Decision attempts that may each find the role's approver groups changed since the last Slack read. */
+const GROUP_READ_ATTEMPTS = 3;
+
 /**
- * Reads from Slack the current members of the request's approver groups when `approverId` was
- * asked as a member of one, so that someone removed from the group in Slack can no longer
- * decide. Call it before the decision's transaction, because it waits for Slack. When the Slack
- * call fails, the decision is rejected rather than made unchecked.
+ * Thrown inside a decision's transaction when the approver was asked as a group member, so that
+ * the caller reads the groups from Slack, outside any transaction, and decides again.
  */
-export async function readApproverGroupMembers(
+class GroupMembersNeeded extends Error {
+  constructor(readonly role: Role) {
+    super(`the members of ${role.name}'s approver groups are needed`);
+    this.name = 'GroupMembersNeeded';
+  }
+}
+
+/**
+ * Runs `decide` without group members first, which is all a named approver or an administrator
+ * needs. When the approver was asked as a member of an approver group, reads the role's groups
+ * from Slack and runs `decide` again with them, so that someone removed from the group in Slack
+ * can no longer decide. When the Slack call fails, the decision is rejected rather than made
+ * unchecked.
+ */
+export async function withApproverGroups<T>(
   context: ServiceContext,
-  activationId: string,
-  approverId: string,
+  request: { activationId: string; approverId: string },
+  decide: (groupMembers: GroupMembers | undefined) => Promise<T>,
+): Promise<T> {
+  let groupMembers: GroupMembers | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decide(groupMembers);
+    } catch (error) {
+      if (!(error instanceof GroupMembersNeeded)) throw error;
+      if (attempt === GROUP_READ_ATTEMPTS) {
+        throw new UserError('group_check_failed', `The approvers of ${error.role.name} changed while you decided. Try again.`);
+      }
+      groupMembers = await readGroupMembers(context, error.role, request);
+    }
+  }
+}
+
+async function readGroupMembers(
+  context: ServiceContext,
+  role: Role,
+  request: { activationId: string; approverId: string },
 ): Promise<GroupMembers> {
-  const [row] = await context.db
-    .select({ role: roles })
-    .from(approvalApprovers)
-    .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
-    .innerJoin(roles, eq(roles.id, activations.roleId))
-    .where(
-      and(
-        eq(approvalApprovers.activationId, activationId),
-        eq(approvalApprovers.approverId, approverId),
-        eq(approvalApprovers.source, 'group'),
-      ),
-    );
-  if (row === undefined) return new Map();
-  const role = toRole(row.role);
+  const groupIds = role.settings.approvers.groups;
   try {
-    const lists = await Promise.all(role.settings.approvers.groups.map((groupId) => context.directory.listUserGroupMembers(groupId)));
-    return new Map(role.settings.approvers.groups.map((groupId, index) => [groupId, lists[index] ?? []]));
+    const lists = await Promise.all(groupIds.map((groupId) => context.directory.listUserGroupMembers(groupId)));
+    return new Map(groupIds.map((groupId, index) => [groupId, lists[index] ?? []]));
   } catch (error) {
-    context.logger.warn({ err: error, activationId, approverId, roleId: role.id }, 'failed to read approver groups from Slack; decision rejected');
+    context.logger.warn(
+      { err: error, activationId: request.activationId, approverId: request.approverId, roleId: role.id },
+      'failed to read approver groups from Slack; decision rejected',
+    );
     throw new UserError(
       'group_check_failed',
       `slack-pim could not check with Slack that you are still in an approver group of ${role.name}, so nothing was decided. Try again in a minute.`,
@@ -590,15 +619,15 @@ export async function readApproverGroupMembers(
 /**
  * Checks that `approverId` may decide the request right now, from the database: a recorded
  * approver, not the requester, and, when standing in as administrator, still an active one. A
- * group member must be in one of the role's approver groups in `groupMembers`, which
- * {@link readApproverGroupMembers} reads.
+ * group member must be in one of the role's approver groups in `groupMembers`. Without the
+ * members of every group the role names, it throws for {@link withApproverGroups} to read them.
  */
 export async function authorizeDecision(
   db: Executor,
   activationId: string,
   approverId: string,
   now: Date,
-  groupMembers: GroupMembers,
+  groupMembers: GroupMembers | undefined,
 ): Promise<{ pending: ActivationRow; role: Role }> {
   // Both reads go out in one round trip. The checks below keep their order.
   const [pending, [approver]] = await Promise.all([
@@ -628,11 +657,12 @@ export async function authorizeDecision(
       `You are no longer an approver of ${role.name}: its approvers changed after this request was filed, so you cannot decide it.`,
     );
   }
-  if (approver.source === 'group' && !role.settings.approvers.groups.some((groupId) => groupMembers.get(groupId)?.includes(approverId))) {
-    throw new UserError(
-      'not_authorized',
-      `You are no longer in an approver group of ${role.name}, so you cannot decide this request.`,
-    );
+  if (approver.source === 'group') {
+    const { groups } = role.settings.approvers;
+    if (groupMembers === undefined || groups.some((groupId) => !groupMembers.has(groupId))) throw new GroupMembersNeeded(role);
+    if (!groups.some((groupId) => groupMembers.get(groupId)?.includes(approverId))) {
+      throw new UserError('not_authorized', `You are no longer in an approver group of ${role.name}, so you cannot decide this request.`);
+    }
   }
   if (approver.source === 'pra' && !(await readAccess(db, approverId, now)).isActivePra) {
     throw new UserError(
@@ -647,7 +677,7 @@ export async function authorizeDecision(
  * Reports whether a recorded approver is still one under the role's current settings, so that
  * removing someone from a role's approvers also takes away the requests already sent to them. A
  * group member passes while the role names any user group: lists and reminders do not ask Slack
- * for the group's members, and a decision checks them with {@link readApproverGroupMembers}.
+ * for the group's members, and a decision checks them with {@link withApproverGroups}.
  */
 function stillApprover(role: Role, approverId: string, source: 'user' | 'group' | 'pra'): boolean {
   const { users, groups } = role.settings.approvers;

@@ -8,8 +8,8 @@ import {
   authorizeDecision,
   cancelRequest,
   denyRequest,
-  readApproverGroupMembers,
   requireDecidable,
+  withApproverGroups,
 } from '../services/approvals.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-messages.js';
 import { escapeMrkdwn, mention, section } from './blocks.js';
@@ -53,10 +53,12 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
       // Checked before the modal opens so that a late or forged click learns at once.
-      const groupMembers = await readApproverGroupMembers(deps.context, activationId, userId);
-      const now = deps.context.clock.now();
-      const { pending, role } = await authorizeDecision(deps.context.db, activationId, userId, now, groupMembers);
-      requireDecidable(pending, userId, now);
+      const { pending, role } = await withApproverGroups(deps.context, { activationId, approverId: userId }, async (groupMembers) => {
+        const now = deps.context.clock.now();
+        const decision = await authorizeDecision(deps.context.db, activationId, userId, now, groupMembers);
+        requireDecidable(decision.pending, userId, now);
+        return decision;
+      });
       await deps.client.views.open({
         trigger_id: body.trigger_id,
         view: buildDenyModal(activationId, pending.userId, role.name),
