@@ -127,6 +127,8 @@ export class OutboxDispatcher {
           // than MAX_IN_FLIGHT rows are ever being delivered.
           while (inFlight.size > MAX_IN_FLIGHT - CLAIM_BATCH_SIZE) await Promise.race(inFlight);
           while (this.deliveredMarks.pending > MAX_AWAITING_MARK) await this.deliveredMarks.settled();
+          // `stop` may have come during those waits, and a row claimed now would be sent during shutdown.
+          if (this.stopped) break;
           const claimed = await this.claim();
           this.drainFailures.recovered();
           for (const delivery of claimed) {

@@ -174,6 +174,33 @@ describe('outbox dispatcher', () => {
     expect(await countUndelivered()).toBe(0);
   });
 
+  it('claims nothing after stop', async () => {
+    const heldMark = await holdMarksOfFirstRow();
+    let delivered = 0;
+    await startDispatcher(async () => {
+      await heldMark.locked;
+      delivered += 1;
+    });
+    let stopping: Promise<void> | undefined;
+    let claimedAtStop = 0;
+    try {
+      await heldMark.markWaiting();
+      await insertNotices(ROWS_WHILE_MARKS_WAIT);
+      await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+      // Past MAX_AWAITING_MARK the drain waits for the held marks before its next claim.
+      await eventually(async () => (delivered > MAX_AWAITING_MARK ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      claimedAtStop = await countClaimed();
+      stopping = dispatcher?.stop();
+      dispatcher = undefined;
+    } finally {
+      heldMark.release();
+    }
+    await stopping;
+
+    expect(await countClaimed()).toBe(claimedAtStop);
+  });
+
   it('marks more ids than the parameter limit', async () => {
     await insertNotices(MARKED_AT_ONCE);
     const ids = (await database.sql<{ id: string }[]>`select id from outbox`).map((row) => Number(row.id));
@@ -236,6 +263,11 @@ async function insertNotices(count: number): Promise<void> {
     select 'notice', jsonb_build_object('to', jsonb_build_object('userId', 'UNOTICE' || n),
       'notice', jsonb_build_object('type', 'test'))
     from generate_series(1, ${count}) as n`;
+}
+
+async function countClaimed(): Promise<number> {
+  const [row] = await database.sql<{ count: number }[]>`select count(*)::int as count from outbox where attempts > 0`;
+  return row?.count ?? 0;
 }
 
 async function countUndelivered(): Promise<number> {
