@@ -2,9 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, ensureDatabaseExists, runMigrations, type DatabaseHandle } from '../../db/client.js';
 import { DeliveredMarks } from '../../src/jobs/delivered-marks.js';
 import { MAX_AWAITING_MARK, MAX_IN_FLIGHT, OutboxDispatcher, type OutboxDelivery } from '../../src/jobs/outbox-dispatcher.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { OUTBOX_CHANNEL } from '../../src/services/outbox.js';
 import { createTestEnvironment, eventually, type TestEnvironment } from '../support/harness.js';
+import { captureLog } from '../support/log-capture.js';
 
 // More rows than one claim takes, so the tests see several claims.
 const BURST_ROWS = 250;
@@ -201,6 +202,45 @@ describe('outbox dispatcher', () => {
     expect(await countClaimed()).toBe(claimedAtStop);
   });
 
+  it('claims nothing again until marks land after an outage', async () => {
+    const outage = await simulateOutage();
+    const log = captureLog('debug');
+    const deliveredIds: number[] = [];
+    try {
+      await insertNotices(1);
+      const [first] = await database.sql<{ id: string }[]>`select id from outbox`;
+      const firstId = Number(first?.id);
+      await outage.set('marks');
+      await startDispatcher(async (delivery) => {
+        deliveredIds.push(delivery.id);
+      }, log.logger);
+      await eventually(async () => (log.find('could not mark the outbox rows delivered').length > 0 ? true : undefined));
+
+      // Postgres goes away: the next claim fails too.
+      await outage.set('all');
+      await insertNotices(1);
+      await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+      await eventually(async () => (log.find('outbox drain failed').length > 0 ? true : undefined));
+      // The outage outlasts the first row's lease.
+      await outage.expireLease(firstId);
+
+      // Postgres is back, and a claim (the listener's reconnect) runs before the mark's next retry.
+      await outage.set('marks');
+      await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await outage.set('none');
+      await database.sql`select pg_notify(${OUTBOX_CHANNEL}, '')`;
+
+      await eventually(async () => ((await countUndelivered()) === 0 ? true : undefined));
+      expect(deliveredIds.filter((id) => id === firstId)).toHaveLength(1);
+      expect(deliveredIds).toHaveLength(2);
+    } finally {
+      await dispatcher?.stop();
+      dispatcher = undefined;
+      await outage.remove();
+    }
+  });
+
   it('marks more ids than the parameter limit', async () => {
     await insertNotices(MARKED_AT_ONCE);
     const ids = (await database.sql<{ id: string }[]>`select id from outbox`).map((row) => Number(row.id));
@@ -214,9 +254,56 @@ describe('outbox dispatcher', () => {
   });
 });
 
-async function startDispatcher(deliver: (delivery: OutboxDelivery) => Promise<void>): Promise<void> {
-  dispatcher = new OutboxDispatcher({ db: database.db, sql: database.sql, deliver, logger: createLogger('silent') });
+async function startDispatcher(
+  deliver: (delivery: OutboxDelivery) => Promise<void>,
+  logger: Logger = createLogger('silent'),
+): Promise<void> {
+  dispatcher = new OutboxDispatcher({ db: database.db, sql: database.sql, deliver, logger });
   await dispatcher.start();
+}
+
+type OutageMode = 'none' | 'marks' | 'all';
+
+/**
+ * Simulates a Postgres outage with a trigger. In mode `all` every UPDATE of an outbox row fails,
+ * as claims and marks do while Postgres is down. In mode `marks` only marking rows delivered
+ * fails, as if Postgres had returned but a mark's next retry had not run yet.
+ */
+async function simulateOutage(): Promise<{
+  set: (mode: OutageMode) => Promise<void>;
+  expireLease: (id: number) => Promise<void>;
+  remove: () => Promise<void>;
+}> {
+  await database.sql`create table outage (mode text not null)`;
+  await database.sql`insert into outage (mode) values ('none')`;
+  await database.sql.unsafe(`
+    create function fail_in_outage() returns trigger language plpgsql as $$
+    begin
+      if exists (select 1 from outage where mode = 'all')
+        or (new.delivered_at is not null and exists (select 1 from outage where mode = 'marks')) then
+        raise exception 'simulated outage';
+      end if;
+      return new;
+    end $$`);
+  await database.sql`create trigger fail_in_outage before update on outbox for each row execute function fail_in_outage()`;
+  return {
+    set: async (mode) => {
+      await database.sql`update outage set mode = ${mode}`;
+    },
+    // Ends a claimed row's lease as if 30 seconds had passed, without leaving mode `all` for others.
+    expireLease: async (id) => {
+      await database.sql.begin(async (tx) => {
+        await tx`update outage set mode = 'none'`;
+        await tx`update outbox set locked_until = now() - interval '1 second' where id = ${id}`;
+        await tx`update outage set mode = 'all'`;
+      });
+    },
+    remove: async () => {
+      await database.sql`drop trigger fail_in_outage on outbox`;
+      await database.sql`drop function fail_in_outage()`;
+      await database.sql`drop table outage`;
+    },
+  };
 }
 
 /**
