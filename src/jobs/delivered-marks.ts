@@ -32,9 +32,7 @@ export class DeliveredMarks {
   mark(id: number): Promise<void> {
     return new Promise((resolve) => {
       this.waiting.push({ id, done: resolve });
-      this.flushing ??= this.flushAll().finally(() => {
-        this.flushing = undefined;
-      });
+      this.flushing ??= this.flushAll();
     });
   }
 
@@ -53,14 +51,21 @@ export class DeliveredMarks {
     this.stopped = true;
   }
 
+  // Clears `flushing` in the same step as the last look at `waiting`. A `.finally()` handler clears
+  // it a microtask later, and a row marked in between joins no flush: it waits for the next row
+  // sent, and `settled` resolves before it is marked.
   private async flushAll(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const batch = this.waiting;
-      this.waiting = [];
-      this.inUpdate = batch.length;
-      await this.flush(batch);
-      this.inUpdate = 0;
-      for (const waiter of batch) waiter.done();
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting;
+        this.waiting = [];
+        this.inUpdate = batch.length;
+        await this.flush(batch);
+        this.inUpdate = 0;
+        for (const waiter of batch) waiter.done();
+      }
+    } finally {
+      this.flushing = undefined;
     }
   }
 
