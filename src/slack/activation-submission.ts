@@ -13,7 +13,7 @@ import type { SlackDeps } from './deps.js';
  * work runs first; if it is still running at this budget the modal closes and the outcome
  * arrives as a DM instead.
  */
-const SUBMISSION_ACK_BUDGET_MS = 2_000;
+export const SUBMISSION_ACK_BUDGET_MS = 2_000;
 
 type BlockId = (typeof ACTIVATION_BLOCKS)[keyof typeof ACTIVATION_BLOCKS];
 type FieldErrors = Partial<Record<BlockId, string>>;

@@ -11,6 +11,7 @@ import {
   requireDecidable,
   withApproverGroups,
 } from '../services/approvals.js';
+import { SUBMISSION_ACK_BUDGET_MS } from './activation-submission.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-messages.js';
 import { escapeMrkdwn, mention, section } from './blocks.js';
 import type { SlackDeps } from './deps.js';
@@ -70,16 +71,22 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
   app.view(DENY_CALLBACK_ID, async ({ ack, body, view }) => {
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, action: 'deny', viewId: view.id });
-    try {
-      const activationId = parseActivationId(view.private_metadata);
-      const reason = readReason(view.state.values);
-      const result = await denyRequest(deps.context, { activationId, approverId: userId, reason });
-      logger.info({ activationId, roleId: result.role.id, requesterId: result.activation.userId }, 'request denied');
+    // A group member's denial waits for Slack to list the approver groups, which can outlast
+    // the ack. Then the modal closes and an error arrives as a DM instead.
+    const work = submitDenial(deps, userId, view.private_metadata, view.state.values, logger);
+    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), SUBMISSION_ACK_BUDGET_MS).unref());
+    const errorText = await Promise.race([work, timer]);
+    if (errorText === 'late') {
       await ack();
-    } catch (error) {
-      const reply = describeErrorForUser(error, logger);
-      await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: reply.text } });
+      logger.warn('denial took longer than the ack budget; sending the outcome by DM');
+      const lateErrorText = await work;
+      if (lateErrorText !== undefined) {
+        await deps.client.chat.postMessage({ channel: userId, text: `Your denial did not go through: ${lateErrorText}` });
+      }
+      return;
     }
+    if (errorText === undefined) await ack();
+    else await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: errorText } });
   });
 
   app.action<BlockAction<ButtonAction>>(REQUEST_CANCEL_ACTION, async ({ ack, body, action, respond }) => {
@@ -142,6 +149,25 @@ function handleClick(deps: SlackDeps, logger: Logger, respond: ClickReply, work:
       );
     }
   });
+}
+
+/** Denies the request a deny modal names. Returns the error text to show when it was not denied. */
+async function submitDenial(
+  deps: SlackDeps,
+  userId: string,
+  privateMetadata: string | undefined,
+  values: Record<string, Record<string, ViewStateValue>>,
+  logger: Logger,
+): Promise<string | undefined> {
+  try {
+    const activationId = parseActivationId(privateMetadata);
+    const reason = readReason(values);
+    const result = await denyRequest(deps.context, { activationId, approverId: userId, reason });
+    logger.info({ activationId, roleId: result.role.id, requesterId: result.activation.userId }, 'request denied');
+    return undefined;
+  } catch (error) {
+    return describeErrorForUser(error, logger).text;
+  }
 }
 
 function parseActivationId(value: string | undefined): string {

@@ -10,7 +10,14 @@ import {
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
-import { activationStatus, commandReply, configureRole, decisionReply, interleaveAtAuditLock } from '../support/flows.js';
+import {
+  activationStatus,
+  clickDecision,
+  commandReply,
+  configureRole,
+  decisionReply,
+  interleaveAtAuditLock,
+} from '../support/flows.js';
 
 // An administrator removes an approver they no longer trust while a request sent to them waits.
 const ADMIN = 'UADMINRM1';
@@ -21,6 +28,10 @@ const REQUESTER = 'UREQRM001';
 const GROUP = 'SAPPRRM01';
 const GROUP_LEAVER = 'UAPPRRM03';
 const GROUP_STAYER = 'UAPPRRM04';
+const SLOW_GROUP = 'SAPPRRM02';
+const GROUP_DENIER = 'UAPPRRM05';
+// Slack shows an error in a modal whose view_submission is not acknowledged within 3 seconds.
+const VIEW_SUBMISSION_ACK_MS = 3_000;
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -29,7 +40,7 @@ let app: TestApp;
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
-  for (const id of [ADMIN, FORMER_ADMIN, DISTRUSTED, KEPT, REQUESTER, GROUP_LEAVER, GROUP_STAYER]) fake.setUser({ id, tz: 'UTC' });
+  for (const id of [ADMIN, FORMER_ADMIN, DISTRUSTED, KEPT, REQUESTER, GROUP_LEAVER, GROUP_STAYER, GROUP_DENIER]) fake.setUser({ id, tz: 'UTC' });
   app = await startTestApp({ environment, fake, admins: [ADMIN, FORMER_ADMIN] });
   await configure('billing', { requireApproval: true, approvers: { users: [DISTRUSTED, KEPT], groups: [] } });
   // Names no approvers, so the active Privileged Role Administrators are the approvers.
@@ -180,5 +191,56 @@ describe('member removed from an approver group', () => {
     expect(await statusOf(row.id)).toBe('pending_approval');
     expect(await clickReply(GROUP_STAYER, 'approval_approve', row.id)).toContain('You approved');
     expect(await statusOf(row.id)).toBe('active');
+  });
+});
+
+describe('group member denying', () => {
+  it('acks the reason while Slack lists slowly', async () => {
+    fake.setUserGroup(SLOW_GROUP, [GROUP_DENIER]);
+    await configure('global', { requireApproval: true, approvers: { users: [], groups: [SLOW_GROUP] } });
+    expect(await command(ADMIN, `assign <@${REQUESTER}> global eligible`)).toContain('is now eligible');
+    expect(await command(REQUESTER, 'activate global 1h incident review')).toContain('waiting for approval');
+    const id = await pendingId('global');
+    await clickDecision(app, GROUP_DENIER, 'approval_deny', id);
+    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
+
+    // Slack lists the group's members only after the time a modal submission has for its ack.
+    const heldList = fake.holdNext('usergroups.users.list');
+    const submitting = app.sender.submitView(GROUP_DENIER, {
+      values: { reason: { value: { type: 'plain_text_input', value: 'not during the freeze' } } },
+    });
+    await heldList.arrived;
+    setTimeout(() => heldList.release(), VIEW_SUBMISSION_ACK_MS + 500);
+    const submitted = await submitting;
+    // Checked once the held call went through, so that the denial ends within the test.
+    await eventually(async () => ((await statusOf(id)) === 'denied' ? true : undefined));
+
+    expect(submitted.status).toBe(200);
+    expect(submitted.elapsedMs).toBeLessThan(VIEW_SUBMISSION_ACK_MS);
+  });
+
+  it('sends a late refusal by DM', async () => {
+    expect(await command(REQUESTER, 'activate global 1h incident review')).toContain('waiting for approval');
+    const id = await pendingId('global');
+    await clickDecision(app, GROUP_DENIER, 'approval_deny', id);
+    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
+    fake.setUserGroup(SLOW_GROUP, []);
+
+    const heldList = fake.holdNext('usergroups.users.list');
+    const submitting = app.sender.submitView(GROUP_DENIER, {
+      values: { reason: { value: { type: 'plain_text_input', value: 'not during the freeze' } } },
+    });
+    await heldList.arrived;
+    setTimeout(() => heldList.release(), VIEW_SUBMISSION_ACK_MS + 500);
+    const submitted = await submitting;
+    const dm = await fake.waitFor(
+      'chat.postMessage',
+      (call) => call.body.channel === GROUP_DENIER && messageText(call.body).includes('did not go through'),
+    );
+
+    expect(submitted.status).toBe(200);
+    expect(submitted.elapsedMs).toBeLessThan(VIEW_SUBMISSION_ACK_MS);
+    expect(messageText(dm.body)).toContain('no longer in an approver group');
+    expect(await statusOf(id)).toBe('pending_approval');
   });
 });
