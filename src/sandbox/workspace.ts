@@ -111,6 +111,12 @@ export class Workspace {
     this.notify({ kind: 'directory' });
   }
 
+  /** Deletes a user group, as an admin deleting it in Slack would. */
+  removeUserGroup(id: string): void {
+    this.userGroups.delete(id);
+    this.notify({ kind: 'directory' });
+  }
+
   userGroup(id: string): UserGroup | undefined {
     return this.userGroups.get(id);
   }

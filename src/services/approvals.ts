@@ -14,7 +14,7 @@ import {
   type ActivationRow,
 } from './activation-records.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
-import type { ServiceContext } from './context.js';
+import { UnknownUserGroupError, type ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, toRole, type Role } from './roles.js';
@@ -602,7 +602,7 @@ async function readGroupMembers(
 ): Promise<GroupMembers> {
   const groupIds = role.settings.approvers.groups;
   try {
-    const lists = await Promise.all(groupIds.map((groupId) => context.directory.listUserGroupMembers(groupId)));
+    const lists = await Promise.all(groupIds.map((groupId) => listMembersOrNone(context, groupId)));
     return new Map(groupIds.map((groupId, index) => [groupId, lists[index] ?? []]));
   } catch (error) {
     context.logger.warn(
@@ -616,18 +616,31 @@ async function readGroupMembers(
   }
 }
 
+// A group deleted in Slack has no members left, so the role's other groups still count.
+async function listMembersOrNone(context: ServiceContext, groupId: string): Promise<string[]> {
+  try {
+    return await context.directory.listUserGroupMembers(groupId);
+  } catch (error) {
+    if (!(error instanceof UnknownUserGroupError)) throw error;
+    context.logger.warn({ groupId }, 'approver group not found in Slack; counted as empty');
+    return [];
+  }
+}
+
 /**
  * Checks that `approverId` may decide the request right now, from the database: a recorded
  * approver, not the requester, and, when standing in as administrator, still an active one. A
  * group member must be in one of the role's approver groups in `groupMembers`. Without the
  * members of every group the role names, it throws for {@link withApproverGroups} to read them.
+ * `'later'` skips the group check, for a preview that must not wait for Slack and is followed
+ * by a decision that checks.
  */
 export async function authorizeDecision(
   db: Executor,
   activationId: string,
   approverId: string,
   now: Date,
-  groupMembers: GroupMembers | undefined,
+  groupMembers: GroupMembers | 'later' | undefined,
 ): Promise<{ pending: ActivationRow; role: Role }> {
   // Both reads go out in one round trip. The checks below keep their order.
   const [pending, [approver]] = await Promise.all([
@@ -657,7 +670,7 @@ export async function authorizeDecision(
       `You are no longer an approver of ${role.name}: its approvers changed after this request was filed, so you cannot decide it.`,
     );
   }
-  if (approver.source === 'group') {
+  if (approver.source === 'group' && groupMembers !== 'later') {
     const { groups } = role.settings.approvers;
     if (groupMembers === undefined || groups.some((groupId) => !groupMembers.has(groupId))) throw new GroupMembersNeeded(role);
     if (!groups.some((groupId) => groupMembers.get(groupId)?.includes(approverId))) {

@@ -4,8 +4,19 @@ import type { Logger } from '../logger.js';
 
 /** Slack's directory, as far as services need it. */
 export interface Directory {
-  /** Lists the current members of a Slack user group. */
+  /** Lists the current members of a Slack user group; throws `UnknownUserGroupError` when it does not exist. */
   listUserGroupMembers(groupId: string): Promise<string[]>;
+}
+
+/** Thrown when Slack has no user group with the given id. */
+export class UnknownUserGroupError extends Error {
+  readonly groupId: string;
+
+  constructor(groupId: string) {
+    super(`Slack has no user group ${groupId}`);
+    this.name = 'UnknownUserGroupError';
+    this.groupId = groupId;
+  }
 }
 
 /** Dependencies of every service: the database, the clock, a logger and the security channel. */

@@ -9,7 +9,6 @@ import {
   cancelRequest,
   denyRequest,
   requireDecidable,
-  withApproverGroups,
 } from '../services/approvals.js';
 import { SUBMISSION_ACK_BUDGET_MS } from './activation-submission.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-messages.js';
@@ -53,13 +52,11 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     const logger = deps.logger.child({ userId, action: 'deny', activationId: action.value });
     handleClick(deps, logger, replyTo(deps, userId, respond), async () => {
       const activationId = parseActivationId(action.value);
-      // Checked before the modal opens so that a late or forged click learns at once.
-      const { pending, role } = await withApproverGroups(deps.context, { activationId, approverId: userId }, async (groupMembers) => {
-        const now = deps.context.clock.now();
-        const decision = await authorizeDecision(deps.context.db, activationId, userId, now, groupMembers);
-        requireDecidable(decision.pending, userId, now);
-        return decision;
-      });
+      // Checked before the modal opens so that a late or forged click learns at once. Group
+      // membership is left to the submission: asking Slack first could outlast the trigger.
+      const now = deps.context.clock.now();
+      const { pending, role } = await authorizeDecision(deps.context.db, activationId, userId, now, 'later');
+      requireDecidable(pending, userId, now);
       await deps.client.views.open({
         trigger_id: body.trigger_id,
         view: buildDenyModal(activationId, pending.userId, role.name),

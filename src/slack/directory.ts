@@ -1,16 +1,7 @@
 import { ErrorCode, type WebClient } from '@slack/web-api';
-import type { Directory } from '../services/context.js';
+import { UnknownUserGroupError, type Directory } from '../services/context.js';
 
-/** Thrown when Slack has no user group with the given id. */
-export class UnknownUserGroupError extends Error {
-  readonly groupId: string;
-
-  constructor(groupId: string) {
-    super(`Slack has no user group ${groupId}`);
-    this.name = 'UnknownUserGroupError';
-    this.groupId = groupId;
-  }
-}
+export { UnknownUserGroupError };
 
 /** Reads user groups with `usergroups.users.list` (scope `usergroups:read`). */
 export function createSlackDirectory(client: WebClient): Directory {

@@ -28,6 +28,8 @@ const REQUESTER = 'UREQRM001';
 const GROUP = 'SAPPRRM01';
 const GROUP_LEAVER = 'UAPPRRM03';
 const GROUP_STAYER = 'UAPPRRM04';
+const KEPT_GROUP = 'SAPPRRM03';
+const DELETED_GROUP = 'SAPPRRM04';
 const SLOW_GROUP = 'SAPPRRM02';
 const GROUP_DENIER = 'UAPPRRM05';
 // Slack shows an error in a modal whose view_submission is not acknowledged within 3 seconds.
@@ -181,7 +183,16 @@ describe('member removed from an approver group', () => {
     fake.setUserGroup(GROUP, [GROUP_STAYER]);
 
     expect(await clickReply(GROUP_LEAVER, 'approval_approve', row.id)).toContain('no longer in an approver group');
-    expect(await clickReply(GROUP_LEAVER, 'approval_deny', row.id)).toContain('no longer in an approver group');
+    // Deny opens its form without asking Slack, which could outlast the trigger; the form's
+    // submission asks and refuses.
+    const listsBefore = fake.calls('usergroups.users.list').length;
+    await clickDecision(app, GROUP_LEAVER, 'approval_deny', row.id);
+    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === row.id);
+    expect(fake.calls('usergroups.users.list')).toHaveLength(listsBefore);
+    const refused = await app.sender.submitView(GROUP_LEAVER, {
+      values: { reason: { value: { type: 'plain_text_input', value: 'not now' } } },
+    });
+    expect(refused.body).toContain('no longer in an approver group');
     expect(await statusOf(row.id)).toBe('pending_approval');
 
     // A member still in the group cannot decide while Slack cannot list it, and can after.
@@ -191,6 +202,21 @@ describe('member removed from an approver group', () => {
     expect(await statusOf(row.id)).toBe('pending_approval');
     expect(await clickReply(GROUP_STAYER, 'approval_approve', row.id)).toContain('You approved');
     expect(await statusOf(row.id)).toBe('active');
+  });
+});
+
+describe('approver group deleted in Slack', () => {
+  it('counts as empty, the other groups still decide', async () => {
+    fake.setUserGroup(KEPT_GROUP, [GROUP_STAYER]);
+    fake.setUserGroup(DELETED_GROUP, [GROUP_LEAVER]);
+    await configure('password', { requireApproval: true, approvers: { users: [], groups: [KEPT_GROUP, DELETED_GROUP] } });
+    expect(await command(REQUESTER, 'activate password 1h rotate keys')).toContain('waiting for approval');
+    const id = await pendingId('password');
+    fake.removeUserGroup(DELETED_GROUP);
+
+    expect(await clickReply(GROUP_LEAVER, 'approval_approve', id)).toContain('no longer in an approver group');
+    expect(await clickReply(GROUP_STAYER, 'approval_approve', id)).toContain('You approved');
+    expect(await statusOf(id)).toBe('active');
   });
 });
 

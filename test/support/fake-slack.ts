@@ -117,6 +117,11 @@ export class FakeSlack {
     this.standIn.workspace.setUserGroup(id, userIds);
   }
 
+  /** Deletes a user group, so that `usergroups.users.list` returns `no_such_subteam`. */
+  removeUserGroup(id: string): void {
+    this.standIn.workspace.removeUserGroup(id);
+  }
+
   /** Makes every call that names this channel fail with `channel_not_found`. */
   setChannelMissing(id: string): void {
     this.standIn.workspace.setChannelMissing(id);
