@@ -162,6 +162,23 @@ function reminderTo(userId: string) {
   return fake.messagesTo(userId).filter((call) => messageText(call.body).includes('Reminder:'));
 }
 
+/** Clicks Deny and waits for the form it opens. */
+async function openDenyForm(userId: string, activationId: string): Promise<void> {
+  await clickDecision(app, userId, 'approval_deny', activationId);
+  await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === activationId);
+}
+
+/** Submits the deny form while Slack lists the group's members only after the ack budget. */
+async function submitDenialWhileSlackListsSlowly() {
+  const heldList = fake.holdNext('usergroups.users.list');
+  const submitting = app.sender.submitView(GROUP_DENIER, {
+    values: { reason: { value: { type: 'plain_text_input', value: 'not during the freeze' } } },
+  });
+  await heldList.arrived;
+  setTimeout(() => heldList.release(), VIEW_SUBMISSION_ACK_MS + 500);
+  return submitting;
+}
+
 async function pendingId(slug: string): Promise<string> {
   const [row] = await app.sql<{ id: string }[]>`
     select v.id from activations v join roles r on r.id = v.role_id
@@ -186,8 +203,7 @@ describe('member removed from an approver group', () => {
     // Deny opens its form without asking Slack, which could outlast the trigger; the form's
     // submission asks and refuses.
     const listsBefore = fake.calls('usergroups.users.list').length;
-    await clickDecision(app, GROUP_LEAVER, 'approval_deny', row.id);
-    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === row.id);
+    await openDenyForm(GROUP_LEAVER, row.id);
     expect(fake.calls('usergroups.users.list')).toHaveLength(listsBefore);
     const refused = await app.sender.submitView(GROUP_LEAVER, {
       values: { reason: { value: { type: 'plain_text_input', value: 'not now' } } },
@@ -227,17 +243,9 @@ describe('group member denying', () => {
     expect(await command(ADMIN, `assign <@${REQUESTER}> global eligible`)).toContain('is now eligible');
     expect(await command(REQUESTER, 'activate global 1h incident review')).toContain('waiting for approval');
     const id = await pendingId('global');
-    await clickDecision(app, GROUP_DENIER, 'approval_deny', id);
-    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
+    await openDenyForm(GROUP_DENIER, id);
 
-    // Slack lists the group's members only after the time a modal submission has for its ack.
-    const heldList = fake.holdNext('usergroups.users.list');
-    const submitting = app.sender.submitView(GROUP_DENIER, {
-      values: { reason: { value: { type: 'plain_text_input', value: 'not during the freeze' } } },
-    });
-    await heldList.arrived;
-    setTimeout(() => heldList.release(), VIEW_SUBMISSION_ACK_MS + 500);
-    const submitted = await submitting;
+    const submitted = await submitDenialWhileSlackListsSlowly();
     // Checked once the held call went through, so that the denial ends within the test.
     await eventually(async () => ((await statusOf(id)) === 'denied' ? true : undefined));
 
@@ -248,17 +256,10 @@ describe('group member denying', () => {
   it('sends a late refusal by DM', async () => {
     expect(await command(REQUESTER, 'activate global 1h incident review')).toContain('waiting for approval');
     const id = await pendingId('global');
-    await clickDecision(app, GROUP_DENIER, 'approval_deny', id);
-    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
+    await openDenyForm(GROUP_DENIER, id);
     fake.setUserGroup(SLOW_GROUP, []);
 
-    const heldList = fake.holdNext('usergroups.users.list');
-    const submitting = app.sender.submitView(GROUP_DENIER, {
-      values: { reason: { value: { type: 'plain_text_input', value: 'not during the freeze' } } },
-    });
-    await heldList.arrived;
-    setTimeout(() => heldList.release(), VIEW_SUBMISSION_ACK_MS + 500);
-    const submitted = await submitting;
+    const submitted = await submitDenialWhileSlackListsSlowly();
     const dm = await fake.waitFor(
       'chat.postMessage',
       (call) => call.body.channel === GROUP_DENIER && messageText(call.body).includes('did not go through'),
