@@ -151,6 +151,19 @@ export const approvalMessages = pgTable(
 );
 
 /**
+ * The requester's "waiting for approval" DM of a request, so that closing the request rewrites it
+ * without its Cancel button. Kept apart from `approval_messages`, because the requester is never
+ * an approver of their own request.
+ */
+export const requesterMessages = pgTable('requester_messages', {
+  activationId: uuid('activation_id')
+    .primaryKey()
+    .references(() => activations.id),
+  channelId: text('channel_id').notNull(),
+  ts: text('ts').notNull(),
+});
+
+/**
  * Append-only, hash-chained record of every change. `hash` covers `prevHash` and the event's
  * canonical JSON, so editing or deleting a row breaks the chain from that row on.
  */

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import { recordSecurityChannelOk, recordSecurityChannelProblem } from '../services/security-channel.js';
 import { sendApprovalRequest, updateApprovalMessages } from '../slack/approval-sender.js';
 import { isChannelProblem, type SendNotice } from '../slack/notice-sender.js';
+import { sendRequestFiledNotice } from '../slack/request-filed-sender.js';
 import type { Deliver } from './outbox-dispatcher.js';
 import { scheduleAssignmentTimer, scheduleExpiry, scheduleRequestTimer, type Queues } from './queues.js';
 
@@ -29,9 +30,15 @@ export function createDeliver(targets: DeliveryTargets): Deliver {
   const channelOk = new SecurityChannelOkMarks();
   return async ({ id, item }) => {
     switch (item.kind) {
-      case 'notice':
+      case 'notice': {
+        const { to, notice } = item.payload;
+        if (notice.type === 'request_filed') {
+          await sendRequestFiledNotice(targets, { outboxId: id, to, notice });
+          return;
+        }
         await deliverNotice(targets, channelOk, id, item.payload);
         return;
+      }
       case 'expire_activation':
         await scheduleExpiry(targets.queues, targets.clock, item.payload.activationId, new Date(item.payload.endsAt));
         return;

@@ -12,7 +12,10 @@ export type OutboxItem =
   | { kind: 'expire_activation'; payload: { activationId: string; endsAt: string } }
   /** The approval DM with buttons; rendered from the request's current state at delivery. */
   | { kind: 'approval_request'; payload: { activationId: string; approverId: string } }
-  /** Rewrites every approver's DM of a decided request to show the outcome, without buttons. */
+  /**
+   * Rewrites every approver's DM and the requester's "waiting for approval" DM of a closed
+   * request to show the outcome, without buttons.
+   */
   | { kind: 'approval_update'; payload: { activationId: string } }
   /** Schedules a request's next reminder or its timeout. */
   | { kind: 'request_timer'; payload: { activationId: string; timer: 'remind' | 'timeout'; at: string; sequence: number } }

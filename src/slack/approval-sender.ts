@@ -4,8 +4,11 @@ import { PermanentDeliveryError, RetryableDeliveryError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { readActivationState } from '../services/activation-ending.js';
 import { listApprovalMessages, readRequestDetails, recordApprovalMessage } from '../services/approvals.js';
+import { findRequesterMessage, type PostedMessage } from '../services/requester-messages.js';
 import { renderApprovalMessage } from './approval-messages.js';
+import type { RenderedMessage } from './notice-messages.js';
 import { classifySlackError, UPDATE_PERMANENT_ERRORS } from './notice-sender.js';
+import { renderClosedRequestMessage } from './requester-messages.js';
 
 /**
  * Sends one approver the DM for a request, rendered from the request's state now, and records
@@ -23,7 +26,7 @@ export async function sendApprovalRequest(
   if (details === undefined || details.activation.status !== 'pending_approval') {
     const sent = (await listApprovalMessages(db, input.activationId)).find((copy) => copy.approverId === input.approverId);
     if (details !== undefined && sent !== undefined) {
-      await updateApprovalMessage(client, sent, renderApprovalMessage(details));
+      await updateSentMessage(client, sent, renderApprovalMessage(details));
       return;
     }
     logger.info({ activationId: input.activationId, approverId: input.approverId }, 'request already closed; approval DM skipped');
@@ -45,16 +48,17 @@ export async function sendApprovalRequest(
   // one. Any later decision finds it recorded, so one more read of the status closes the gap.
   if ((await readActivationState(db, input.activationId))?.status !== 'pending_approval') {
     const decided = await readRequestDetails(db, input.activationId);
-    if (decided !== undefined) await updateApprovalMessage(client, copy, renderApprovalMessage(decided));
+    if (decided !== undefined) await updateSentMessage(client, copy, renderApprovalMessage(decided));
   }
 }
 
 /**
- * Rewrites every approver's DM of a request to show its current state. A DM that cannot be
- * updated does not stop the others: each is tried once, then the first failure is thrown, a
- * retryable one before a permanent one. A DM that is gone (deleted, or no longer editable) thus
- * fails the delivery once, after the others were updated, so none of them is rewritten again.
- * Rate limiting stops the walk, as the next calls would be limited too.
+ * Rewrites every approver's DM of a request, and the requester's "waiting for approval" DM once
+ * the request has closed, to show its current state. A DM that cannot be updated does not stop
+ * the others: each is tried once, then the first failure is thrown, a retryable one before a
+ * permanent one. A DM that is gone (deleted, or no longer editable) thus fails the delivery once,
+ * after the others were updated, so none of them is rewritten again. Rate limiting stops the
+ * walk, as the next calls would be limited too.
  *
  * NOTE: after a retryable failure of one DM, the retry rewrites every DM again, the updated
  * ones too. The content is the same, so this costs calls but changes nothing.
@@ -62,12 +66,16 @@ export async function sendApprovalRequest(
 export async function updateApprovalMessages(client: WebClient, db: Executor, activationId: string): Promise<void> {
   const details = await readRequestDetails(db, activationId);
   if (details === undefined) return;
-  const message = renderApprovalMessage(details);
-  const sent = await listApprovalMessages(db, activationId);
+  const [sent, requesterCopy] = await Promise.all([listApprovalMessages(db, activationId), findRequesterMessage(db, activationId)]);
+  const approverMessage = renderApprovalMessage(details);
+  const updates: { copy: PostedMessage; message: RenderedMessage }[] = sent.map((copy) => ({ copy, message: approverMessage }));
+  const requesterMessage = renderClosedRequestMessage(details);
+  if (requesterCopy !== undefined && requesterMessage !== undefined) updates.push({ copy: requesterCopy, message: requesterMessage });
+
   const failures: unknown[] = [];
-  for (const copy of sent) {
+  for (const { copy, message } of updates) {
     try {
-      await updateApprovalMessage(client, copy, message);
+      await updateSentMessage(client, copy, message);
     } catch (error) {
       failures.push(error);
       if (error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined) break;
@@ -77,11 +85,11 @@ export async function updateApprovalMessages(client: WebClient, db: Executor, ac
   throw failures.find((error) => !(error instanceof PermanentDeliveryError)) ?? failures[0];
 }
 
-async function updateApprovalMessage(
-  client: WebClient,
-  copy: { channelId: string; ts: string },
-  message: ReturnType<typeof renderApprovalMessage>,
-): Promise<void> {
+/**
+ * Rewrites one message that slack-pim posted with `chat.update`. Errors that no retry fixes
+ * (`UPDATE_PERMANENT_ERRORS`) are thrown as `PermanentDeliveryError`.
+ */
+export async function updateSentMessage(client: WebClient, copy: PostedMessage, message: RenderedMessage): Promise<void> {
   try {
     await client.chat.update({ channel: copy.channelId, ts: copy.ts, text: message.text, blocks: message.blocks });
   } catch (error) {

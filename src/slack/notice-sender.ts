@@ -3,10 +3,12 @@ import {
   WebAPIPlatformError,
   WebAPIRateLimitedError,
   WebAPIRequestError,
+  type ChatPostMessageResponse,
   type WebClient,
 } from '@slack/web-api';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../errors.js';
 import type { Notice, NoticeRecipient } from '../services/notices.js';
+import type { PostedMessage } from '../services/requester-messages.js';
 import { renderNotice } from './notice-messages.js';
 
 // Slack platform errors that a retry cannot fix: the message or its target user is wrong.
@@ -57,8 +59,11 @@ export interface NoticeDelivery {
   notice: Notice;
 }
 
-/** Posts a rendered notice to a user's DM with the app or to a channel. */
-export type SendNotice = (delivery: NoticeDelivery) => Promise<void>;
+/**
+ * Posts a rendered notice to a user's DM with the app or to a channel. Resolves with where the
+ * message went, or `undefined` when Slack's response named no channel or `ts`.
+ */
+export type SendNotice = (delivery: NoticeDelivery) => Promise<PostedMessage | undefined>;
 
 /**
  * Creates the sender the outbox uses. `chat.postMessage` to a user ID posts in the app's DM
@@ -76,8 +81,9 @@ export function createNoticeSender(client: WebClient): SendNotice {
   return async ({ outboxId, to, notice }) => {
     const channel = 'userId' in to ? to.userId : to.channelId;
     const message = renderNotice(notice);
+    let posted: ChatPostMessageResponse;
     try {
-      await client.chat.postMessage({
+      posted = await client.chat.postMessage({
         channel,
         text: message.text,
         blocks: message.blocks,
@@ -87,6 +93,8 @@ export function createNoticeSender(client: WebClient): SendNotice {
     } catch (error) {
       throw classifySlackError(error, channel);
     }
+    if (posted.channel === undefined || posted.ts === undefined) return undefined;
+    return { channelId: posted.channel, ts: posted.ts };
   };
 }
 

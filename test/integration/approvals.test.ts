@@ -16,6 +16,7 @@ import {
   type TestApp,
   type TestEnvironment,
 } from '../support/harness.js';
+import { hasCancelButton, recordedWaitingDm, waitingDmRewrite } from '../support/flows.js';
 
 const ADMIN = 'UADMIN04';
 const MANAGER = 'UMANAGER1';
@@ -24,6 +25,9 @@ const GROUP_MEMBER = 'UMANAGER3';
 const REQUESTERS = ['UREQ00001', 'UREQ00002', 'UREQ00003', 'UREQ00004', 'UREQ00005', 'UREQ00006', 'UREQ00007', 'UREQ00008', 'UREQ00009'] as const;
 const [ALICE, BOB, CAROL, DAVE, EVE, FRANK, GRACE, HEIDI, IVAN] = REQUESTERS;
 const APPROVER_GROUP = 'SAPPROVE1';
+// Each files one Billing Administrator request to see their waiting DM rewritten.
+const WAITING_DM_REQUESTERS = ['UREQ00010', 'UREQ00011', 'UREQ00012', 'UREQ00013', 'UREQ00014'] as const;
+const [JUDY, KEN, LEO, MIA, NED] = WAITING_DM_REQUESTERS;
 
 let environment: TestEnvironment;
 let fake: FakeSlack;
@@ -33,7 +37,7 @@ const logLines: Record<string, unknown>[] = [];
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
-  for (const id of [ADMIN, MANAGER, MANAGER2, GROUP_MEMBER, ...REQUESTERS]) fake.setUser({ id, tz: 'UTC' });
+  for (const id of [ADMIN, MANAGER, MANAGER2, GROUP_MEMBER, ...REQUESTERS, ...WAITING_DM_REQUESTERS]) fake.setUser({ id, tz: 'UTC' });
   fake.setUserGroup(APPROVER_GROUP, [GROUP_MEMBER, FRANK]);
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -52,6 +56,7 @@ beforeAll(async () => {
       await command(ADMIN, `assign <@${user}> ${role} eligible`);
     }
   }
+  for (const user of WAITING_DM_REQUESTERS) await command(ADMIN, `assign <@${user}> billing eligible`);
 });
 
 afterAll(async () => {
@@ -533,5 +538,80 @@ describe('settings enforcement', () => {
       where a.user_id = ${GRACE} and r.slug = 'password-administrator' and a.status = 'current'`;
     // The end counts from the change that made the assignment active.
     expect((row?.ends_at.getTime() ?? 0) - (row?.changed_at.getTime() ?? 0)).toBe(180 * 24 * 60 * 60_000);
+  });
+});
+
+describe("requester's waiting DM", () => {
+  // The DM is on record before the request closes, so the rewrite comes from the close itself.
+  async function filedWithWaitingDm(userId: string): Promise<string> {
+    const id = await requestRole(userId, 'billing');
+    await recordedWaitingDm(app, id);
+    await approvalDmTo(MANAGER, id);
+    return id;
+  }
+
+  it('loses its Cancel button on approve', async () => {
+    const id = await filedWithWaitingDm(JUDY);
+    expect(await clickReply(MANAGER, 'approval_approve', id)).toContain('You approved');
+
+    const update = await waitingDmRewrite(app, id, 'was approved');
+    expect(messageText(update.body)).toContain(`Your request for *Billing Administrator* was approved by <@${MANAGER}>`);
+    expect(hasCancelButton(update)).toBe(false);
+  });
+
+  it('loses its Cancel button on deny', async () => {
+    const id = await filedWithWaitingDm(KEN);
+    await click(MANAGER, 'approval_deny', id);
+    await fake.waitFor('views.open', (call) => (call.body.view as { private_metadata?: string }).private_metadata === id);
+    await app.sender.submitView(MANAGER, { values: { reason: { value: { type: 'plain_text_input', value: 'Ask again after the audit' } } } });
+
+    const update = await waitingDmRewrite(app, id, 'was denied');
+    expect(messageText(update.body)).toContain(`Your request for *Billing Administrator* was denied by <@${MANAGER}>`);
+    expect(hasCancelButton(update)).toBe(false);
+  });
+
+  it('loses its Cancel button when the requester cancels', async () => {
+    const id = await filedWithWaitingDm(LEO);
+    expect(await clickReply(LEO, 'request_cancel', id)).toContain('You cancelled');
+
+    const update = await waitingDmRewrite(app, id, 'You cancelled your request');
+    expect(messageText(update.body)).toContain('You cancelled your request for *Billing Administrator*');
+    expect(hasCancelButton(update)).toBe(false);
+    // A later click on the old button, replayed, still changes nothing.
+    expect(await clickReply(LEO, 'request_cancel', id)).toContain('already cancelled');
+  });
+
+  it('loses its Cancel button on timeout', async () => {
+    const id = await filedWithWaitingDm(MIA);
+    app.clock.advance(24 * 60 * 60_000 + 1_000);
+    try {
+      await sweepDueRequests(app.runtime.context, app.runtime.context.logger);
+    } finally {
+      app.clock.offsetMs = 0;
+    }
+    expect(await statusOf(id)).toBe('timed_out');
+
+    const update = await waitingDmRewrite(app, id, 'timed out');
+    expect(messageText(update.body)).toContain('Your request for *Billing Administrator* timed out');
+    expect(messageText(update.body)).toContain('nobody decided in time');
+    expect(hasCancelButton(update)).toBe(false);
+  });
+
+  it('sent mid-decision is rewritten after it lands', async () => {
+    // The waiting DM is held before Slack records it, and MANAGER approves meanwhile, so the
+    // decision's rewrite of every recorded DM runs before the waiting DM is on record.
+    const heldDm = fake.holdNext('chat.postMessage', (args) => args.channel === NED);
+    const id = await requestRole(NED, 'billing');
+    await heldDm.arrived;
+    await approvalDmTo(MANAGER, id);
+    expect(await clickReply(MANAGER, 'approval_approve', id)).toContain('You approved');
+    await eventually(async () => (updatesOf(id).some((call) => call.body.channel === dmChannelIdFor(MANAGER)) ? true : undefined));
+
+    heldDm.release();
+
+    const posted = await fake.waitFor('chat.postMessage', (call) => call.body.channel === NED && messageText(call.body).includes('waiting for approval'));
+    expect(hasCancelButton(posted)).toBe(true);
+    const update = await waitingDmRewrite(app, id, 'was approved');
+    expect(hasCancelButton(update)).toBe(false);
   });
 });

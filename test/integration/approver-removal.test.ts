@@ -16,7 +16,10 @@ import {
   commandReply,
   configureRole,
   decisionReply,
+  hasCancelButton,
   interleaveAtAuditLock,
+  recordedWaitingDm,
+  waitingDmRewrite,
 } from '../support/flows.js';
 
 // An administrator removes an approver they no longer trust while a request sent to them waits.
@@ -131,6 +134,7 @@ describe('approver removed from the role', () => {
   it('cancels a request without approvers', async () => {
     expect(await command(REQUESTER, 'activate user-administrator 1h onboarding')).toContain('waiting for approval');
     const id = await pendingId('user-administrator');
+    await recordedWaitingDm(app, id);
     await configure('user-administrator', { approvers: { users: [KEPT], groups: [] } });
 
     expect(await statusOf(id)).toBe('cancelled');
@@ -141,6 +145,9 @@ describe('approver removed from the role', () => {
       fake.messagesTo(REQUESTER).map((call) => messageText(call.body)).find((text) => text.includes('approvers of User Administrator changed')),
     );
     expect(told).toContain('request it again');
+    const rewrite = await waitingDmRewrite(app, id, 'was cancelled');
+    expect(messageText(rewrite.body)).toContain(`Your request for *User Administrator* was cancelled by <@${ADMIN}>`);
+    expect(hasCancelButton(rewrite)).toBe(false);
     expect(await command(REQUESTER, 'activate user-administrator 1h onboarding')).toContain('waiting for approval');
     expect(await clickReply(KEPT, 'approval_approve', await pendingId('user-administrator'))).toContain('You approved');
   });

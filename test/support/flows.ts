@@ -1,11 +1,14 @@
 /**
  * Steps that integration tests repeat against a running test app: a command and its reply, a
- * decision button and its reply, a role's settings, an activation's status.
+ * decision button and its reply, a role's settings, the requester's waiting DM, an activation's
+ * status.
  */
 import { expect } from 'vitest';
 import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
 import { listRoles } from '../../src/services/roles.js';
 import { updateRoleSettings } from '../../src/services/role-settings.js';
+import { REQUEST_CANCEL_ACTION } from '../../src/slack/notice-messages.js';
+import type { RecordedCall } from './fake-slack.js';
 import { eventually, messageText, replyTo, type TestApp } from './harness.js';
 
 /** Sends `/pim <text>` as `userId` and returns the reply the app sent to its response URL. */
@@ -38,6 +41,33 @@ export async function configureRole(app: TestApp, actorId: string, slug: string,
     roleId: role.id,
     settings: { ...DEFAULT_ROLE_SETTINGS, ...role.settings, ...change },
   });
+}
+
+/** Waits until the requester's "waiting for approval" DM of a request is on record, and returns where it went. */
+export async function recordedWaitingDm(app: TestApp, activationId: string): Promise<{ channelId: string; ts: string }> {
+  return eventually(async () => {
+    const [row] = await app.sql<{ channelId: string; ts: string }[]>`
+      select channel_id as "channelId", ts from requester_messages where activation_id = ${activationId}`;
+    return row;
+  });
+}
+
+/**
+ * Waits for a `chat.update` of the requester's "waiting for approval" DM of a request whose text
+ * contains `outcome`, and returns it.
+ */
+export async function waitingDmRewrite(app: TestApp, activationId: string, outcome: string): Promise<RecordedCall> {
+  const dm = await recordedWaitingDm(app, activationId);
+  return eventually(async () =>
+    app.fake
+      .calls('chat.update')
+      .find((call) => call.body.channel === dm.channelId && call.body.ts === dm.ts && messageText(call.body).includes(outcome)),
+  );
+}
+
+/** Reports whether a posted or updated message has the requester's Cancel button. */
+export function hasCancelButton(call: RecordedCall): boolean {
+  return JSON.stringify(call.body.blocks).includes(`"${REQUEST_CANCEL_ACTION}"`);
 }
 
 /** Reads an activation's or request's status, or `undefined` when there is no such row. */
