@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { slackDateToken } from '../domain/dates.js';
 import { formatDuration } from '../domain/duration.js';
 import { formatTicket } from '../services/activation-records.js';
+import { SYSTEM_ACTOR } from '../services/audit.js';
 import { RECENT_ACTIVATIONS_DAYS, type PendingRequest, type RecentActivation, type RequestDetails } from '../services/approvals.js';
 import { context, escapeMrkdwn, fields, header, mention, section } from './blocks.js';
 import type { RenderedMessage } from './notice-messages.js';
@@ -105,10 +106,11 @@ function describeOutcome(details: RequestDetails): string | undefined {
     case 'denied':
       return `:no_entry: Denied by ${mention(request.decidedBy ?? 'unknown')}${when}: ${escapeMrkdwn(request.decisionReason ?? '')}`;
     case 'cancelled':
-      // Only the requester cancels a request, except an administrator removing their eligibility.
-      return request.endedBy === request.userId
-        ? `:heavy_multiplication_x: Cancelled by the requester${when}.`
-        : `:heavy_multiplication_x: Cancelled${when}: ${mention(request.endedBy ?? 'unknown')} removed the requester's eligibility.`;
+      // Besides the requester, an administrator cancels a request by removing the eligibility or
+      // the approvers, and the system when the eligibility ends. The row does not say which.
+      if (request.endedBy === request.userId) return `:heavy_multiplication_x: Cancelled by the requester${when}.`;
+      if (request.endedBy === null || request.endedBy === SYSTEM_ACTOR) return `:heavy_multiplication_x: Cancelled${when}.`;
+      return `:heavy_multiplication_x: Cancelled by ${mention(request.endedBy)}${when}.`;
     case 'timed_out':
       return `:hourglass: Timed out${when}: nobody decided in time.`;
     case 'failed':

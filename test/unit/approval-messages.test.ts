@@ -98,3 +98,27 @@ describe('approval DM recent activations', () => {
     expect(text).toMatch(/, and 55 more$/);
   });
 });
+
+describe('cancelled request outcome', () => {
+  const cancelledBy = (endedBy: string) => {
+    const base = details([]);
+    const rendered = renderApprovalMessage({ ...base, activation: { ...base.activation, status: 'cancelled', endedAt: NOW, endedBy } });
+    return JSON.stringify(rendered.blocks);
+  };
+
+  it('names the requester', () => {
+    expect(cancelledBy('UREQUEST1')).toContain('Cancelled by the requester');
+  });
+
+  it('names an administrator', () => {
+    const text = cancelledBy('UADMIN001');
+    expect(text).toContain('Cancelled by <@UADMIN001>');
+    expect(text).not.toContain('eligibility');
+  });
+
+  it('mentions nobody for the system', () => {
+    const text = cancelledBy('system');
+    expect(text).toContain('Cancelled');
+    expect(text).not.toContain('<@system>');
+  });
+});
