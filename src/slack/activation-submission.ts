@@ -7,16 +7,10 @@ import { activateRole } from '../services/activations.js';
 import { listRoles } from '../services/roles.js';
 import { ACTIVATION_BLOCKS, ACTIVATION_CALLBACK_ID, readActivationSubmission } from './activation-modal.js';
 import type { SlackDeps } from './deps.js';
-
-/**
- * Slack drops a view_submission answered after 3 seconds. Field errors need the answer, so the
- * work runs first; if it is still running at this budget the modal closes and the outcome
- * arrives as a DM instead.
- */
-export const SUBMISSION_ACK_BUDGET_MS = 2_000;
+import { ackWithinBudget, type FieldErrors } from './submission-budget.js';
 
 type BlockId = (typeof ACTIVATION_BLOCKS)[keyof typeof ACTIVATION_BLOCKS];
-type FieldErrors = Partial<Record<BlockId, string>>;
+type BlockErrors = Partial<Record<BlockId, string>>;
 
 // A ticket problem is shown under the ticket number, the field that is checked last.
 const FIELD_BLOCKS: Record<FormField, BlockId> = {
@@ -30,37 +24,27 @@ const FIELD_BLOCKS: Record<FormField, BlockId> = {
   slug: ACTIVATION_BLOCKS.role,
   description: ACTIVATION_BLOCKS.role,
 };
-type Outcome = { kind: 'done' } | { kind: 'field_errors'; errors: FieldErrors } | { kind: 'failed'; text: string };
+type Outcome = { kind: 'done' } | { kind: 'field_errors'; errors: BlockErrors } | { kind: 'failed'; text: string };
 
 /** Registers the activation modal's submission: field errors in the modal, else activate. */
 export function registerActivationSubmission(app: App, deps: SlackDeps): void {
   app.view(ACTIVATION_CALLBACK_ID, async ({ ack, body, view }) => {
     const userId = body.user.id;
     const logger = deps.logger.child({ userId, viewId: view.id });
-    const work = submitActivation(deps, userId, view.state.values, logger);
-    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), SUBMISSION_ACK_BUDGET_MS).unref());
-    const first = await Promise.race([work, timer]);
-
-    if (first === 'late') {
-      await ack();
-      logger.warn('activation took longer than the ack budget; sending the outcome by DM');
-      const outcome = await work;
-      if (outcome.kind !== 'done') {
-        const text = outcome.kind === 'failed' ? outcome.text : Object.values(outcome.errors).join(' ');
-        await deps.client.chat.postMessage({ channel: userId, text: `Your activation did not go through: ${text}` });
-      }
-      return;
-    }
-    if (first.kind === 'field_errors') {
-      await ack({ response_action: 'errors', errors: first.errors });
-      return;
-    }
-    if (first.kind === 'failed') {
-      await ack({ response_action: 'errors', errors: { [ACTIVATION_BLOCKS.role]: first.text } });
-      return;
-    }
-    await ack();
+    const work = submitActivation(deps, userId, view.state.values, logger).then(toFieldErrors);
+    await ackWithinBudget(ack, work, {
+      client: deps.client,
+      userId,
+      logger,
+      failurePrefix: 'Your activation did not go through:',
+    });
   });
+}
+
+function toFieldErrors(outcome: Outcome): FieldErrors {
+  if (outcome.kind === 'done') return undefined;
+  if (outcome.kind === 'failed') return { [ACTIVATION_BLOCKS.role]: outcome.text };
+  return outcome.errors;
 }
 
 async function submitActivation(
@@ -75,7 +59,7 @@ async function submitActivation(
       return { kind: 'field_errors', errors: { [ACTIVATION_BLOCKS.role]: 'Choose a role.' } };
     }
     const duration = parseDuration(submission.durationText ?? '');
-    const errors: FieldErrors = {};
+    const errors: BlockErrors = {};
     if (!duration.ok) errors.duration = duration.reason;
     const role = (await listRoles(deps.context.db)).find((candidate) => candidate.slug === submission.roleSlug);
     if (role !== undefined) {

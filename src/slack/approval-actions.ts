@@ -10,10 +10,10 @@ import {
   denyRequest,
   requireDecidable,
 } from '../services/approvals.js';
-import { SUBMISSION_ACK_BUDGET_MS } from './activation-submission.js';
 import { APPROVE_ACTION, DENY_ACTION } from './approval-messages.js';
 import { escapeMrkdwn, mention, section } from './blocks.js';
 import type { SlackDeps } from './deps.js';
+import { ackWithinBudget, type FieldErrors } from './submission-budget.js';
 import { REQUEST_CANCEL_ACTION } from './notice-messages.js';
 
 /** `callback_id` of the modal that asks an approver why they deny a request. */
@@ -70,20 +70,10 @@ export function registerApprovalActions(app: App, deps: SlackDeps): void {
     const logger = deps.logger.child({ userId, action: 'deny', viewId: view.id });
     // A group member's denial waits for Slack to list the approver groups, which can outlast
     // the ack. Then the modal closes and an error arrives as a DM instead.
-    const work = submitDenial(deps, userId, view.private_metadata, view.state.values, logger);
-    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), SUBMISSION_ACK_BUDGET_MS).unref());
-    const errorText = await Promise.race([work, timer]);
-    if (errorText === 'late') {
-      await ack();
-      logger.warn('denial took longer than the ack budget; sending the outcome by DM');
-      const lateErrorText = await work;
-      if (lateErrorText !== undefined) {
-        await deps.client.chat.postMessage({ channel: userId, text: `Your denial did not go through: ${lateErrorText}` });
-      }
-      return;
-    }
-    if (errorText === undefined) await ack();
-    else await ack({ response_action: 'errors', errors: { [DENY_REASON_BLOCK]: errorText } });
+    const work = submitDenial(deps, userId, view.private_metadata, view.state.values, logger).then(
+      (errorText): FieldErrors => (errorText === undefined ? undefined : { [DENY_REASON_BLOCK]: errorText }),
+    );
+    await ackWithinBudget(ack, work, { client: deps.client, userId, logger, failurePrefix: 'Your denial did not go through:' });
   });
 
   app.action<BlockAction<ButtonAction>>(REQUEST_CANCEL_ACTION, async ({ ack, body, action, respond }) => {
