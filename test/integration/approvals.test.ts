@@ -278,14 +278,7 @@ describe('approval', () => {
   it('a DM sent mid-decision loses buttons', async () => {
     // MANAGER2's DM is held before Slack records it, and MANAGER approves meanwhile, so the
     // decision's update of every recorded DM runs before MANAGER2's DM is on record.
-    const heldDm = fake.holdNext('chat.postMessage', (args) => args.channel === MANAGER2);
-    const id = await requestRole(HEIDI, 'billing');
-    await heldDm.arrived;
-    await approvalDmTo(MANAGER, id);
-    expect(await clickReply(MANAGER, 'approval_approve', id)).toContain('You approved');
-    await eventually(async () => (updatesOf(id).some((call) => call.body.channel === dmChannelIdFor(MANAGER)) ? true : undefined));
-
-    heldDm.release();
+    const id = await approveWhileDmHeld(HEIDI, MANAGER2);
 
     const update = await eventually(async () => updatesOf(id).find((call) => call.body.channel === dmChannelIdFor(MANAGER2)));
     expect(messageText(update.body)).toContain(`Approved by <@${MANAGER}>`);
@@ -600,14 +593,7 @@ describe("requester's waiting DM", () => {
   it('sent mid-decision is rewritten after it lands', async () => {
     // The waiting DM is held before Slack records it, and MANAGER approves meanwhile, so the
     // decision's rewrite of every recorded DM runs before the waiting DM is on record.
-    const heldDm = fake.holdNext('chat.postMessage', (args) => args.channel === NED);
-    const id = await requestRole(NED, 'billing');
-    await heldDm.arrived;
-    await approvalDmTo(MANAGER, id);
-    expect(await clickReply(MANAGER, 'approval_approve', id)).toContain('You approved');
-    await eventually(async () => (updatesOf(id).some((call) => call.body.channel === dmChannelIdFor(MANAGER)) ? true : undefined));
-
-    heldDm.release();
+    const id = await approveWhileDmHeld(NED, NED);
 
     const posted = await fake.waitFor('chat.postMessage', (call) => call.body.channel === NED && messageText(call.body).includes('waiting for approval'));
     expect(hasCancelButton(posted)).toBe(true);
@@ -615,3 +601,20 @@ describe("requester's waiting DM", () => {
     expect(hasCancelButton(update)).toBe(false);
   });
 });
+
+/**
+ * Files a billing request and holds its DM to `heldChannel` before Slack records it, while
+ * MANAGER approves and the decision's update of the recorded DMs runs. Releases the DM, then
+ * returns the request's id.
+ */
+async function approveWhileDmHeld(requesterId: string, heldChannel: string): Promise<string> {
+  const heldDm = fake.holdNext('chat.postMessage', (args) => args.channel === heldChannel);
+  const id = await requestRole(requesterId, 'billing');
+  await heldDm.arrived;
+  await approvalDmTo(MANAGER, id);
+  expect(await clickReply(MANAGER, 'approval_approve', id)).toContain('You approved');
+  await eventually(async () => (updatesOf(id).some((call) => call.body.channel === dmChannelIdFor(MANAGER)) ? true : undefined));
+
+  heldDm.release();
+  return id;
+}
