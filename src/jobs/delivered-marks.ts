@@ -51,9 +51,8 @@ export class DeliveredMarks {
     this.stopped = true;
   }
 
-  // Clears `flushing` in the same step as the last look at `waiting`. A `.finally()` handler clears
-  // it a microtask later, and a row marked in between joins no flush: it waits for the next row
-  // sent, and `settled` resolves before it is marked.
+  // Clears `flushing` in the same step as the last look at `waiting`. A `.finally()` handler would
+  // clear it a microtask later, and a row marked in between would join no flush.
   private async flushAll(): Promise<void> {
     try {
       while (this.waiting.length > 0) {

@@ -146,9 +146,9 @@ export class OutboxDispatcher {
       await Promise.all(inFlight);
     } catch (error) {
       this.drainFailures.failed(error, 'outbox drain failed; retrying on the next poll');
-      // Rows in hand finish before the drain ends, so `stop` still waits for them. Their marks land
-      // first too, because a failed claim means Postgres is away. Once it returns, a claim made
-      // before a mark's next retry would take back a row whose lease ran out and send it again.
+      // Rows in hand, and their marks, finish before the drain ends, so `stop` waits for them. A
+      // failed claim means Postgres is away, and a claim made before the marks' next retry would
+      // take back a sent row whose lease ran out and send it again.
       await Promise.allSettled(inFlight);
       await this.deliveredMarks.settled();
     }

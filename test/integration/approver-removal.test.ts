@@ -195,7 +195,7 @@ async function pendingId(slug: string): Promise<string> {
 }
 
 describe('member removed from an approver group', () => {
-  it('decides with the members Slack lists now', async () => {
+  it('decides with current Slack members', async () => {
     fake.setUserGroup(GROUP, [GROUP_LEAVER, GROUP_STAYER]);
     await configure('security-administrator', { requireApproval: true, approvers: { users: [], groups: [GROUP] } });
     expect(await command(ADMIN, `assign <@${REQUESTER}> security-administrator eligible`)).toContain('is now eligible');
@@ -207,8 +207,8 @@ describe('member removed from an approver group', () => {
     fake.setUserGroup(GROUP, [GROUP_STAYER]);
 
     expect(await clickReply(GROUP_LEAVER, 'approval_approve', row.id)).toContain('no longer in an approver group');
-    // Deny opens its form without asking Slack, which could outlast the trigger; the form's
-    // submission asks and refuses.
+    // Deny opens its form without calling Slack, which could outlast the trigger. The form's
+    // submission reads the groups and rejects the denial.
     const listsBefore = fake.calls('usergroups.users.list').length;
     await openDenyForm(GROUP_LEAVER, row.id);
     expect(fake.calls('usergroups.users.list')).toHaveLength(listsBefore);
@@ -229,7 +229,7 @@ describe('member removed from an approver group', () => {
 });
 
 describe('approver group deleted in Slack', () => {
-  it('counts as empty, the other groups still decide', async () => {
+  it('counts as empty for deciding', async () => {
     fake.setUserGroup(KEPT_GROUP, [GROUP_STAYER]);
     fake.setUserGroup(DELETED_GROUP, [GROUP_LEAVER]);
     await configure('password', { requireApproval: true, approvers: { users: [], groups: [KEPT_GROUP, DELETED_GROUP] } });

@@ -202,7 +202,7 @@ describe('outbox dispatcher', () => {
     expect(await countClaimed()).toBe(claimedAtStop);
   });
 
-  it('claims nothing again until marks land after an outage', async () => {
+  it('waits for marks after an outage', async () => {
     const outage = await simulateOutage();
     const log = captureLog('debug');
     const deliveredIds: number[] = [];
