@@ -29,6 +29,7 @@ import { countActivationsByState } from './services/stats.js';
 import { createSlackApp, type SlackApp } from './slack/app.js';
 import { toBoltLogger } from './slack/bolt-logger.js';
 import { createSlackDirectory } from './slack/directory.js';
+import { UserGroupCache } from './slack/user-group-cache.js';
 import { createWebApiTransport } from './slack/web-api-transport.js';
 import { createNoticeSender } from './slack/notice-sender.js';
 import { createRequestRateLimiter } from './slack/rate-limit.js';
@@ -40,6 +41,8 @@ import { Stopper } from './stopper.js';
 export const DEFAULT_STOP_TIMEOUT_MS = 20_000;
 // Each outbox attempt is one call; the outbox retries on its own schedule, honouring Retry-After.
 const OUTBOX_SLACK_TIMEOUT_MS = 10_000;
+// A user group read holds up the click or form that needs it, like a Bolt handler's own calls.
+const DIRECTORY_SLACK_TIMEOUT_MS = 10_000;
 
 /** A running slack-pim process: web, worker or both. */
 export interface Runtime {
@@ -100,13 +103,19 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
       retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
       timeout: OUTBOX_SLACK_TIMEOUT_MS,
     });
+    const userGroupCache = new UserGroupCache({
+      redis: redis.commands,
+      redisPrefix: config.redisPrefix,
+      slack: createSlackDirectory(createDirectoryClient(config, transport.fetch, logger)),
+      logger: logger.child({ component: 'user-group-cache' }),
+    });
     const context: ServiceContext = {
       db: database.db,
       clock,
       logger,
       securityChannelId: config.securityChannelId,
       adminsConfigured: config.adminUserIds.length > 0,
-      directory: createSlackDirectory(slackClient),
+      directory: userGroupCache,
     };
     const identity = await resolveBotIdentity(slackClient);
     logger.info(
@@ -131,7 +140,18 @@ export async function startRuntime(config: Config, clock: Clock, logger: Logger)
     let port: number | undefined;
     let socket: SocketConnection | undefined;
     if (config.processRole !== 'worker') {
-      const web = await startWebRole({ config, identity, context, redis, metrics, sources, logger, stopper, fetch: transport.fetch });
+      const web = await startWebRole({
+        config,
+        identity,
+        context,
+        userGroupCache,
+        redis,
+        metrics,
+        sources,
+        logger,
+        stopper,
+        fetch: transport.fetch,
+      });
       port = web.port;
       socket = web.socket;
     } else {
@@ -244,11 +264,12 @@ async function startOutboxDelivery(
 async function startWebRole(
   parts: RoleParts & {
     identity: BotIdentity;
+    userGroupCache: UserGroupCache;
     redis: RedisConnections;
     sources: HealthSources;
   },
 ): Promise<{ port: number | undefined; socket: SocketConnection | undefined }> {
-  const { config, identity, context, redis, metrics, sources, logger, stopper, fetch } = parts;
+  const { config, identity, context, userGroupCache, redis, metrics, sources, logger, stopper, fetch } = parts;
   const inFlight = new InFlight();
   const rateLimiter =
     config.rateLimit === undefined
@@ -269,7 +290,7 @@ async function startWebRole(
       routes: opsRoutes(sources),
       gate: { logger, metrics, inFlight, rateLimiter },
     },
-    { context, logger },
+    { context, userGroupCache, logger },
     logger,
   );
 
@@ -296,6 +317,24 @@ async function startWebRole(
   });
   logger.info({ port, mode: config.slack.appToken === undefined ? 'http' : 'socket' }, 'slack-pim is listening for Slack requests');
   return { port, socket };
+}
+
+/**
+ * Builds the client that reads user groups. It rejects a 429 at once (`rejectRateLimitedCalls`)
+ * instead of pausing its queue for the Retry-After and retrying. The person who clicked then gets
+ * the time to wait at once, and the click does not hold one of the few slots for work after an
+ * ack (`AFTER_ACK_CONCURRENCY` in src/slack/app.ts) that long. Network errors and 5xx answers
+ * get two quick retries.
+ */
+function createDirectoryClient(config: Config, fetch: FetchFunction, logger: Logger): WebClient {
+  return new WebClient(config.slack.botToken, {
+    ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
+    fetch,
+    logger: toBoltLogger(logger.child({ component: 'slack-web-api' })),
+    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000 },
+    rejectRateLimitedCalls: true,
+    timeout: DIRECTORY_SLACK_TIMEOUT_MS,
+  });
 }
 
 async function openRedis(config: Config, logger: Logger): Promise<RedisConnections> {

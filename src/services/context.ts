@@ -4,7 +4,10 @@ import type { Logger } from '../logger.js';
 
 /** Slack's directory, as far as services need it. */
 export interface Directory {
-  /** Lists the current members of a Slack user group; throws `UnknownUserGroupError` when it does not exist. */
+  /**
+   * Lists the current members of a Slack user group. Throws `UnknownUserGroupError` when it does
+   * not exist, and `SlackRateLimitedError` when Slack rate-limits the read.
+   */
   listUserGroupMembers(groupId: string): Promise<string[]>;
 }
 
@@ -16,6 +19,24 @@ export class UnknownUserGroupError extends Error {
     super(`Slack has no user group ${groupId}`);
     this.name = 'UnknownUserGroupError';
     this.groupId = groupId;
+  }
+}
+
+/** Thrown when Slack rate-limits a Web API method (HTTP 429) for `retryAfterMs`, from its `Retry-After`. */
+export class SlackRateLimitedError extends Error {
+  readonly method: string;
+  readonly retryAfterMs: number;
+
+  constructor(method: string, retryAfterMs: number) {
+    super(`Slack rate-limited ${method}; retry after ${retryAfterMs} ms`);
+    this.name = 'SlackRateLimitedError';
+    this.method = method;
+    this.retryAfterMs = retryAfterMs;
+  }
+
+  /** The wait in whole seconds, rounded up and at least 1, as messages show it. */
+  get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil(this.retryAfterMs / 1000));
   }
 }
 

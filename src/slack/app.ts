@@ -10,6 +10,7 @@ import { registerHome } from './home/register.js';
 import { registerAdmin } from './admin/register.js';
 import { registerApprovalActions } from './approval-actions.js';
 import { registerSettingsSubmission } from './settings-submission.js';
+import { registerUserGroupEvents } from './user-group-events.js';
 import { createRequestGate, type RequestGateOptions } from './request-gate.js';
 import { SocketConnection } from './socket-connection.js';
 import pLimit from 'p-limit';
@@ -120,6 +121,7 @@ export function createSlackApp(options: SlackAppOptions, deps: Omit<SlackDeps, '
   registerAdmin(app, slackDeps);
   registerApprovalActions(app, slackDeps);
   registerSettingsSubmission(app, slackDeps);
+  registerUserGroupEvents(app, slackDeps);
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });

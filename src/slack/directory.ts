@@ -1,9 +1,16 @@
 import { ErrorCode, type WebClient } from '@slack/web-api';
-import { UnknownUserGroupError, type Directory } from '../services/context.js';
+import { SlackRateLimitedError, UnknownUserGroupError, type Directory } from '../services/context.js';
 
-export { UnknownUserGroupError };
+export { SlackRateLimitedError, UnknownUserGroupError };
 
-/** Reads user groups with `usergroups.users.list` (scope `usergroups:read`). */
+const LIST_MEMBERS_METHOD = 'usergroups.users.list';
+
+/**
+ * Reads user groups with `usergroups.users.list` (scope `usergroups:read`). Build `client` with
+ * `rejectRateLimitedCalls: true`, so that a 429 throws `SlackRateLimitedError` at once. Without
+ * it @slack/web-api pauses the client's whole request queue for the Retry-After and retries,
+ * while the person who clicked waits without a word.
+ */
 export function createSlackDirectory(client: WebClient): Directory {
   return {
     listUserGroupMembers: async (groupId) => {
@@ -11,12 +18,19 @@ export function createSlackDirectory(client: WebClient): Directory {
         const response = await client.usergroups.users.list({ usergroup: groupId });
         return response.users ?? [];
       } catch (error) {
-        const slackError = (error as { code?: unknown; data?: { error?: unknown } }).data?.error;
-        if ((error as { code?: unknown }).code === ErrorCode.PlatformError && slackError === 'no_such_subteam') {
-          throw new UnknownUserGroupError(groupId);
-        }
-        throw error;
+        throw translateError(error, groupId);
       }
     },
   };
+}
+
+function translateError(error: unknown, groupId: string): unknown {
+  const { code, data, retryAfter } = error as { code?: unknown; data?: { error?: unknown }; retryAfter?: unknown };
+  if (code === ErrorCode.PlatformError && data?.error === 'no_such_subteam') {
+    return new UnknownUserGroupError(groupId);
+  }
+  if (code === ErrorCode.RateLimitedError && typeof retryAfter === 'number') {
+    return new SlackRateLimitedError(LIST_MEMBERS_METHOD, retryAfter * 1000);
+  }
+  return error;
 }

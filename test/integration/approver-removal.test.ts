@@ -12,15 +12,19 @@ import {
 } from '../support/harness.js';
 import {
   activationStatus,
+  changeUserGroup,
   clickDecision,
   commandReply,
   configureRole,
   decisionReply,
+  disableUserGroup,
   hasCancelButton,
   interleaveAtAuditLock,
   recordedWaitingDm,
+  sendUserGroupEvent,
   waitingDmRewrite,
 } from '../support/flows.js';
+import { subteamUpdated } from '../support/slack-requests.js';
 
 // An administrator removes an approver they no longer trust while a request sent to them waits.
 const ADMIN = 'UADMINRM1';
@@ -177,6 +181,8 @@ async function openDenyForm(userId: string, activationId: string): Promise<void>
 
 /** Submits the deny form while Slack lists the group's members only after the ack budget. */
 async function submitDenialWhileSlackListsSlowly() {
+  // A rename in Slack drops the group's cached members too, so the submission calls Slack.
+  await sendUserGroupEvent(app, subteamUpdated(SLOW_GROUP, fake.standIn.workspace.userGroup(SLOW_GROUP)?.memberIds ?? []));
   const heldList = fake.holdNext('usergroups.users.list');
   const submitting = app.sender.submitView(GROUP_DENIER, {
     values: { reason: { value: { type: 'plain_text_input', value: 'not during the freeze' } } },
@@ -204,7 +210,7 @@ describe('member removed from an approver group', () => {
       select a.id from activations a join roles r on r.id = a.role_id
       where a.user_id = ${REQUESTER} and a.status = 'pending_approval' and r.slug = 'security-administrator'`;
     if (row === undefined) throw new Error('no pending request');
-    fake.setUserGroup(GROUP, [GROUP_STAYER]);
+    await changeUserGroup(app, GROUP, [GROUP_STAYER]);
 
     expect(await clickReply(GROUP_LEAVER, 'approval_approve', row.id)).toContain('no longer in an approver group');
     // Deny opens its form without calling Slack, which could outlast the trigger. The form's
@@ -218,7 +224,9 @@ describe('member removed from an approver group', () => {
     expect(refused.body).toContain('no longer in an approver group');
     expect(await statusOf(row.id)).toBe('pending_approval');
 
-    // A member still in the group cannot decide while Slack cannot list it, and can after.
+    // A member still in the group cannot decide while Slack cannot list it, and can after. A
+    // rename drops the cached members, so the decision calls Slack.
+    await sendUserGroupEvent(app, subteamUpdated(GROUP, [GROUP_STAYER]));
     fake.failNext('usergroups.users.list', { error: 'fatal_error' });
 
     expect(await clickReply(GROUP_STAYER, 'approval_approve', row.id)).toContain('could not check with Slack');
@@ -235,7 +243,7 @@ describe('approver group deleted in Slack', () => {
     await configure('password', { requireApproval: true, approvers: { users: [], groups: [KEPT_GROUP, DELETED_GROUP] } });
     expect(await command(REQUESTER, 'activate password 1h rotate keys')).toContain('waiting for approval');
     const id = await pendingId('password');
-    fake.removeUserGroup(DELETED_GROUP);
+    await disableUserGroup(app, DELETED_GROUP);
 
     expect(await clickReply(GROUP_LEAVER, 'approval_approve', id)).toContain('no longer in an approver group');
     expect(await clickReply(GROUP_STAYER, 'approval_approve', id)).toContain('You approved');
@@ -264,7 +272,7 @@ describe('group member denying', () => {
     expect(await command(REQUESTER, 'activate global 1h incident review')).toContain('waiting for approval');
     const id = await pendingId('global');
     await openDenyForm(GROUP_DENIER, id);
-    fake.setUserGroup(SLOW_GROUP, []);
+    await changeUserGroup(app, SLOW_GROUP, []);
 
     const submitted = await submitDenialWhileSlackListsSlowly();
     const dm = await fake.waitFor(

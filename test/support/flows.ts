@@ -1,15 +1,18 @@
 /**
  * Steps that integration tests repeat against a running test app: a command and its reply, a
  * decision button and its reply, a role's settings, the requester's waiting DM, an activation's
- * status.
+ * status, a change of a user group in Slack.
  */
+import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { DEFAULT_ROLE_SETTINGS, type RoleSettings } from '../../src/domain/role-settings.js';
 import { listRoles } from '../../src/services/roles.js';
 import { updateRoleSettings } from '../../src/services/role-settings.js';
 import { REQUEST_CANCEL_ACTION } from '../../src/slack/notice-messages.js';
+import { userGroupCacheKeys } from '../../src/slack/user-group-cache.js';
 import type { RecordedCall } from './fake-slack.js';
 import { eventually, messageText, replyTo, type TestApp } from './harness.js';
+import { subteamMembersChanged, subteamUpdated } from './slack-requests.js';
 
 /** Sends `/pim <text>` as `userId` and returns the reply the app sent to its response URL. */
 export async function commandReply(app: TestApp, userId: string, text: string): Promise<string> {
@@ -108,4 +111,49 @@ export async function interleaveAtAuditLock<A, B>(app: TestApp, first: () => Pro
   } finally {
     holder.release();
   }
+}
+
+/** Reads how many change events of a user group the app has applied to its cache. */
+export async function userGroupChangeCount(app: TestApp, groupId: string): Promise<number> {
+  const count = await app.runtime.redis.commands.get(userGroupCacheKeys(app.redisPrefix, groupId).changes);
+  return Number(count ?? 0);
+}
+
+/**
+ * Sends a `subteam_members_changed` or `subteam_updated` event, signed as Slack sends it, and
+ * waits until the app has applied it: Bolt acknowledges an event before its listener runs.
+ * Returns the event id, for sending it again as Slack's retries do.
+ */
+export async function sendUserGroupEvent(app: TestApp, event: Record<string, unknown>, options: { eventId?: string } = {}): Promise<string> {
+  const subteam = event.subteam as { id?: unknown } | undefined;
+  const groupId = String(event.subteam_id ?? subteam?.id);
+  const before = await userGroupChangeCount(app, groupId);
+  const eventId = options.eventId ?? `Ev${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`;
+  const result = await app.sender.event(event, { eventId });
+  expect(result.status).toBe(200);
+  await eventually(async () => ((await userGroupChangeCount(app, groupId)) > before ? true : undefined), 5_000);
+  return eventId;
+}
+
+/** Sets a user group's members in the fake Slack and sends the `subteam_members_changed` event Slack would. */
+export async function changeUserGroup(app: TestApp, groupId: string, members: string[]): Promise<void> {
+  const before = app.fake.standIn.workspace.userGroup(groupId)?.memberIds ?? [];
+  app.fake.setUserGroup(groupId, members);
+  await sendUserGroupEvent(
+    app,
+    subteamMembersChanged(groupId, {
+      added: members.filter((userId) => !before.includes(userId)),
+      removed: before.filter((userId) => !members.includes(userId)),
+    }),
+  );
+}
+
+/**
+ * Disables a user group in the fake Slack, which then returns `no_such_subteam`, and sends the
+ * `subteam_updated` event with `date_delete` that Slack would.
+ */
+export async function disableUserGroup(app: TestApp, groupId: string): Promise<void> {
+  const members = app.fake.standIn.workspace.userGroup(groupId)?.memberIds ?? [];
+  app.fake.removeUserGroup(groupId);
+  await sendUserGroupEvent(app, subteamUpdated(groupId, members, { disabled: true }));
 }

@@ -70,6 +70,8 @@ export interface TestApp {
   sender: SlackSender;
   clock: TestClock;
   baseUrl: string;
+  /** Prefix of the app's Redis keys. */
+  redisPrefix: string;
   /** Direct SQL on the test database, for assertions. */
   sql: postgres.Sql;
   stop(): Promise<void>;
@@ -120,6 +122,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     sender: new SlackSender({ baseUrl, signingSecret: TEST_SIGNING_SECRET, fake: options.fake }),
     clock,
     baseUrl,
+    redisPrefix: options.environment.redisPrefix,
     sql,
     stop: async () => {
       await sql.end({ timeout: 5 });

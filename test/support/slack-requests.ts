@@ -329,6 +329,63 @@ export function appHomeOpened(userId: string): JsonObject {
   };
 }
 
+/**
+ * Builds a `subteam_members_changed` event: the users added to and removed from a user group, as
+ * Slack reports them (https://docs.slack.dev/reference/events/subteam_members_changed).
+ */
+export function subteamMembersChanged(groupId: string, change: { added?: string[]; removed?: string[] }): JsonObject {
+  const added = change.added ?? [];
+  const removed = change.removed ?? [];
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    type: 'subteam_members_changed',
+    subteam_id: groupId,
+    team_id: DEFAULT_TEAM_ID,
+    date_previous_update: now - 60,
+    date_update: now,
+    added_users: added,
+    added_users_count: String(added.length),
+    removed_users: removed,
+    removed_users_count: String(removed.length),
+    event_ts: eventTimestamp(),
+  };
+}
+
+/**
+ * Builds a `subteam_updated` event with the whole group; `disabled` sets `date_delete`, as when
+ * an administrator disables the group (https://docs.slack.dev/reference/events/subteam_updated).
+ */
+export function subteamUpdated(groupId: string, members: string[], options: { disabled?: boolean } = {}): JsonObject {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    type: 'subteam_updated',
+    subteam: {
+      id: groupId,
+      team_id: DEFAULT_TEAM_ID,
+      is_usergroup: true,
+      is_subteam: true,
+      name: groupId.toLowerCase(),
+      description: '',
+      handle: groupId.toLowerCase(),
+      is_external: false,
+      date_create: now - 86_400,
+      date_update: now,
+      date_delete: options.disabled === true ? now : 0,
+      auto_type: null,
+      auto_provision: false,
+      enterprise_subteam_id: '',
+      created_by: 'USLACKBOT',
+      updated_by: 'USLACKBOT',
+      deleted_by: options.disabled === true ? 'USLACKBOT' : null,
+      prefs: { channels: [], groups: [] },
+      users: members,
+      user_count: members.length,
+      channel_count: 0,
+    },
+    event_ts: eventTimestamp(),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sender.
 // ---------------------------------------------------------------------------------------------
@@ -387,9 +444,12 @@ export class SlackSender {
     return { ...result, triggerId, view: submitted };
   }
 
-  /** Sends an Events API event inside an `event_callback` envelope. */
-  async event(event: JsonObject): Promise<SignedResponse> {
-    return this.post(eventBody({ event, teamId: this.teamId }), JSON_CONTENT_TYPE);
+  /**
+   * Sends an Events API event inside an `event_callback` envelope. Pass the `eventId` of an
+   * event already sent to send it again, as Slack does when it retries.
+   */
+  async event(event: JsonObject, options: { eventId?: string } = {}): Promise<SignedResponse> {
+    return this.post(eventBody({ event, teamId: this.teamId, ...options }), JSON_CONTENT_TYPE);
   }
 
   /** Sends `app_home_opened` for a user. */

@@ -98,6 +98,13 @@ describe('manifest.yml', () => {
     expect(manifest.settings.event_subscriptions.bot_events).toContain('app_home_opened');
   });
 
+  it('subscribes to user group changes', () => {
+    const events = manifest.settings.event_subscriptions.bot_events as string[];
+
+    expect(events).toContain('subteam_members_changed');
+    expect(events).toContain('subteam_updated');
+  });
+
   it('enables interactivity', () => {
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
   });

@@ -1,0 +1,111 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { SlackRateLimitedError, UnknownUserGroupError, type Directory } from '../../src/services/context.js';
+import { UserGroupCache, userGroupCacheKeys } from '../../src/slack/user-group-cache.js';
+import { createTestEnvironment, TEST_REDIS_URL, type TestEnvironment } from '../support/harness.js';
+
+const GROUP = 'SUGCGROUP1';
+const OTHER_GROUP = 'SUGCGROUP2';
+const THIRD_GROUP = 'SUGCGROUP3';
+const MISSING_GROUP = 'SUGCMISS01';
+const MEMBERS = ['UUGCMEMB01', 'UUGCMEMB02'];
+const RETRY_AFTER_MS = 5_000;
+// A port on which nothing listens, for a Redis that cannot be reached.
+const UNREACHABLE_REDIS_URL = 'redis://127.0.0.1:1';
+
+let environment: TestEnvironment;
+let redis: Redis;
+let unreachableRedis: Redis;
+const logger = createLogger('silent');
+
+/** A stand-in for Slack's directory that counts its calls and returns what `respond` returns. */
+class CountingDirectory implements Directory {
+  readonly calls: string[] = [];
+
+  constructor(private readonly respond: (groupId: string) => Promise<string[]>) {}
+
+  async listUserGroupMembers(groupId: string): Promise<string[]> {
+    this.calls.push(groupId);
+    return this.respond(groupId);
+  }
+}
+
+beforeAll(async () => {
+  environment = createTestEnvironment();
+  redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  unreachableRedis = new Redis(UNREACHABLE_REDIS_URL, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  unreachableRedis?.disconnect();
+  await environment?.destroy();
+});
+
+function cacheOver(slack: Directory, connection: Redis = redis): UserGroupCache {
+  return new UserGroupCache({ redis: connection, redisPrefix: environment.redisPrefix, slack, logger });
+}
+
+describe('user group cache', () => {
+  it('concurrent reads share one call', async () => {
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const slack = new CountingDirectory(async () => {
+      await released;
+      return MEMBERS;
+    });
+    const cache = cacheOver(slack);
+
+    const reads = [cache.listUserGroupMembers(GROUP), cache.listUserGroupMembers(GROUP)];
+    release();
+
+    expect(await Promise.all(reads)).toEqual([MEMBERS, MEMBERS]);
+    expect(slack.calls).toEqual([GROUP]);
+    expect(await cacheOver(slack).listUserGroupMembers(GROUP)).toEqual(MEMBERS);
+    expect(slack.calls).toEqual([GROUP]);
+  });
+
+  it('unknown group is cached as unknown', async () => {
+    const slack = new CountingDirectory(async (groupId) => {
+      throw new UnknownUserGroupError(groupId);
+    });
+    const cache = cacheOver(slack);
+
+    await expect(cache.listUserGroupMembers(MISSING_GROUP)).rejects.toBeInstanceOf(UnknownUserGroupError);
+    await expect(cache.listUserGroupMembers(MISSING_GROUP)).rejects.toBeInstanceOf(UnknownUserGroupError);
+    expect(slack.calls).toEqual([MISSING_GROUP]);
+  });
+
+  it('429 stops every process from calling', async () => {
+    const limited = new CountingDirectory(async () => {
+      throw new SlackRateLimitedError('usergroups.users.list', RETRY_AFTER_MS);
+    });
+    const other = new CountingDirectory(async () => MEMBERS);
+
+    await expect(cacheOver(limited).listUserGroupMembers(OTHER_GROUP)).rejects.toBeInstanceOf(SlackRateLimitedError);
+    const rejection = await cacheOver(other)
+      .listUserGroupMembers(THIRD_GROUP)
+      .catch((error: unknown) => error);
+    if (!(rejection instanceof SlackRateLimitedError)) throw new Error(`expected a SlackRateLimitedError, got ${String(rejection)}`);
+
+    expect(rejection.retryAfterMs).toBeGreaterThan(0);
+    expect(rejection.retryAfterMs).toBeLessThanOrEqual(RETRY_AFTER_MS);
+    expect(other.calls).toEqual([]);
+    await redis.del(userGroupCacheKeys(environment.redisPrefix, OTHER_GROUP).rateLimited);
+  });
+
+  it('reads call Slack while Redis is down', async () => {
+    const slack = new CountingDirectory(async () => MEMBERS);
+    const cache = cacheOver(slack, unreachableRedis);
+
+    expect(await cache.listUserGroupMembers(GROUP)).toEqual(MEMBERS);
+    expect(await cache.listUserGroupMembers(GROUP)).toEqual(MEMBERS);
+    expect(slack.calls).toEqual([GROUP, GROUP]);
+  });
+});
