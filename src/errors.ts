@@ -29,7 +29,8 @@ export type UserErrorCode =
   | 'role_invalid'
   | 'role_in_use'
   | 'nothing_selected'
-  | 'group_check_failed';
+  | 'group_check_failed'
+  | 'slack_rate_limited';
 
 /** Modal fields that a `UserError` can point at. */
 export type FormField = 'role' | 'duration' | 'justification' | 'ticket' | 'reason' | 'name' | 'slug' | 'description';

@@ -2,7 +2,7 @@ import { and, asc, eq, exists, isNull, sql } from 'drizzle-orm';
 import { activations, assignments, roles } from '../../db/schema.js';
 import type { Executor } from '../../db/client.js';
 import { checkActivationRequest } from '../domain/activation.js';
-import { fileRequest } from './approvals.js';
+import { fileRequest, listMembersOrNone } from './approvals.js';
 import {
   activationStartedItems,
   describeActivation,
@@ -17,7 +17,7 @@ import { slackDateToken } from '../domain/dates.js';
 import { UserError } from '../errors.js';
 import { closeOpenActivation } from './activation-ending.js';
 import { appendAudit } from './audit.js';
-import type { ServiceContext } from './context.js';
+import { SlackRateLimitedError, type ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { findRoleById, listRoles, pickRole, toRole, type Role } from './roles.js';
@@ -53,9 +53,7 @@ export type ActivateOutcome =
 export async function activateRole(context: ServiceContext, request: ActivateRequest, known?: Role): Promise<ActivateOutcome> {
   // User-group members come from Slack, so they are read before the transaction opens.
   const preview = known ?? pickRole(request.roleQuery, await listRoles(context.db));
-  const groupMembers = preview.settings.requireApproval
-    ? await resolveGroupMembers(context, preview.settings.approvers.groups)
-    : [];
+  const groupMembers = preview.settings.requireApproval ? await resolveGroupMembers(context, preview, request.userId) : [];
 
   const now = context.clock.now();
   return context.db.transaction(async (tx) => {
@@ -129,9 +127,30 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
   });
 }
 
-async function resolveGroupMembers(context: ServiceContext, groupIds: readonly string[]): Promise<string[]> {
-  const members = await Promise.all(groupIds.map((groupId) => context.directory.listUserGroupMembers(groupId)));
-  return members.flat();
+/**
+ * Lists the members of the role's approver groups for a new request. When Slack rate-limits the
+ * read, the request is not filed and the requester gets the time to wait. No list older than the
+ * directory's time to live is used in its place, by design. The list decides who receives the
+ * justification and ticket, and who sees the request and gets its reminders until it ends, and
+ * nothing checks that again. A decision needs a current list anyway, so a request filed from an
+ * older one could not be decided before Slack responded again.
+ */
+async function resolveGroupMembers(context: ServiceContext, role: Role, requesterId: string): Promise<string[]> {
+  const groupIds = role.settings.approvers.groups;
+  try {
+    const members = await Promise.all(groupIds.map((groupId) => listMembersOrNone(context, groupId)));
+    return members.flat();
+  } catch (error) {
+    if (!(error instanceof SlackRateLimitedError)) throw error;
+    context.logger.warn(
+      { userId: requesterId, roleId: role.id, groupIds, retryAfterMs: error.retryAfterMs },
+      'Slack rate-limited reading approver groups; request not filed',
+    );
+    throw new UserError(
+      'slack_rate_limited',
+      `Slack is limiting how often slack-pim may read user groups, so your request for ${role.name} could not be sent to its approvers and was not filed. Try again in ${error.retryAfterSeconds} seconds.`,
+    );
+  }
 }
 
 /**

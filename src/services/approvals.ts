@@ -14,7 +14,7 @@ import {
   type ActivationRow,
 } from './activation-records.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
-import { UnknownUserGroupError, type ServiceContext } from './context.js';
+import { SlackRateLimitedError, UnknownUserGroupError, type ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, toRole, type Role } from './roles.js';
@@ -605,10 +605,15 @@ async function readGroupMembers(
     const lists = await Promise.all(groupIds.map((groupId) => listMembersOrNone(context, groupId)));
     return new Map(groupIds.map((groupId, index) => [groupId, lists[index] ?? []]));
   } catch (error) {
-    context.logger.warn(
-      { err: error, activationId: request.activationId, approverId: request.approverId, roleId: role.id },
-      'failed to read approver groups from Slack; decision rejected',
-    );
+    const ids = { activationId: request.activationId, approverId: request.approverId, roleId: role.id, groupIds };
+    if (error instanceof SlackRateLimitedError) {
+      context.logger.warn({ ...ids, retryAfterMs: error.retryAfterMs }, 'Slack rate-limited reading approver groups; decision rejected');
+      throw new UserError(
+        'slack_rate_limited',
+        `Slack is limiting how often slack-pim may read user groups, so it could not check that you are still in an approver group of ${role.name}, and nothing was decided. Try again in ${error.retryAfterSeconds} seconds.`,
+      );
+    }
+    context.logger.warn({ ...ids, err: error }, 'failed to read approver groups from Slack; decision rejected');
     throw new UserError(
       'group_check_failed',
       `slack-pim could not check with Slack that you are still in an approver group of ${role.name}, so nothing was decided. Try again in a minute.`,
@@ -616,8 +621,11 @@ async function readGroupMembers(
   }
 }
 
-// A group deleted in Slack has no members left, so the role's other groups still count.
-async function listMembersOrNone(context: ServiceContext, groupId: string): Promise<string[]> {
+/**
+ * Lists a user group's members, or none when Slack has no such group: a group deleted in Slack
+ * has no members left, so the role's other groups still count.
+ */
+export async function listMembersOrNone(context: ServiceContext, groupId: string): Promise<string[]> {
   try {
     return await context.directory.listUserGroupMembers(groupId);
   } catch (error) {

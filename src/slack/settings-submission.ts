@@ -1,11 +1,12 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import { describeErrorForUser, UserError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { listRoles } from '../services/roles.js';
 import { updateRoleSettings } from '../services/role-settings.js';
 import { escapeMrkdwn } from './blocks.js';
 import type { SlackDeps } from './deps.js';
-import { UnknownUserGroupError } from './directory.js';
+import { SlackRateLimitedError, UnknownUserGroupError } from './directory.js';
 import { readSettingsSubmission, SETTINGS_BLOCKS, SETTINGS_CALLBACK_ID } from './settings-modal.js';
 
 const roleIdSchema = z.uuid();
@@ -26,12 +27,9 @@ export function registerSettingsSubmission(app: App, deps: SlackDeps): void {
         await ack({ response_action: 'errors', errors: submission.errors });
         return;
       }
-      const unknownGroup = await findUnknownGroup(deps, submission.settings.approvers.groups);
-      if (unknownGroup !== undefined) {
-        await ack({
-          response_action: 'errors',
-          errors: { [SETTINGS_BLOCKS.approverGroups]: `Slack has no user group ${unknownGroup}.` },
-        });
+      const groupProblem = await checkGroupsExist(deps, submission.settings.approvers.groups, logger);
+      if (groupProblem !== undefined) {
+        await ack({ response_action: 'errors', errors: { [SETTINGS_BLOCKS.approverGroups]: groupProblem } });
         return;
       }
 
@@ -49,13 +47,16 @@ export function registerSettingsSubmission(app: App, deps: SlackDeps): void {
   });
 }
 
-async function findUnknownGroup(deps: SlackDeps, groupIds: readonly string[]): Promise<string | undefined> {
+// Returns the error to show under the approver groups, or `undefined` when Slack has them all.
+async function checkGroupsExist(deps: SlackDeps, groupIds: readonly string[], logger: Logger): Promise<string | undefined> {
   for (const groupId of groupIds) {
     try {
       await deps.context.directory.listUserGroupMembers(groupId);
     } catch (error) {
-      if (error instanceof UnknownUserGroupError) return groupId;
-      throw error;
+      if (error instanceof UnknownUserGroupError) return `Slack has no user group ${groupId}.`;
+      if (!(error instanceof SlackRateLimitedError)) throw error;
+      logger.warn({ groupId, retryAfterMs: error.retryAfterMs }, 'Slack rate-limited reading a user group; settings not saved');
+      return `Slack is limiting how often slack-pim may read user groups, so ${groupId} could not be checked and nothing was saved. Submit again in ${error.retryAfterSeconds} seconds.`;
     }
   }
   return undefined;
