@@ -160,6 +160,11 @@ export class SlackStandIn {
     this.failures.set(method, queue);
   }
 
+  /** Forgets the failures injected for `method` that no call has taken yet. */
+  clearFailures(method: string): void {
+    this.failures.delete(method);
+  }
+
   /**
    * Holds the next call of `method` (of those whose arguments `matches` accepts, when given) until
    * released, or drops it if the client disconnects first.

@@ -232,6 +232,11 @@ export class FakeSlack {
     this.standIn.failNext(method, failure);
   }
 
+  /** Forgets the failures injected for `method` that no call has taken yet. */
+  clearFailures(method: string): void {
+    this.standIn.clearFailures(method);
+  }
+
   /** Stops the server, drops open connections and rejects pending waits. */
   async close(): Promise<void> {
     this.standIn.log.close();
