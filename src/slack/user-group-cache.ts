@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
@@ -19,17 +20,18 @@ export const USER_GROUP_CACHE_TTL_MS = 60_000;
 
 // Reads of one group that a change event may each overtake before the group counts as unreadable.
 const READ_ATTEMPTS = 3;
-// Far longer than a read (three attempts of at most 10 s each), so that a group's change counter
-// cannot expire and restart at the value a read in progress saw.
-const CHANGE_COUNTER_TTL_MS = 10 * 60_000;
+// Each change writes a new random change id, so an id that expired or was lost with Redis's data
+// never comes back as the value a read in progress saw. The id is kept far longer than a read
+// (three attempts of at most 10 s each), so that it cannot appear and expire during one.
+const CHANGE_ID_TTL_MS = 10 * 60_000;
 // While Redis cannot be reached, a change event is written again this often until the time to
 // live has passed, after which every entry written before the event has expired anyway.
 const INVALIDATE_RETRY_MS = 1_000;
 const LIST_MEMBERS_METHOD = 'usergroups.users.list';
 
 // Writes the entry only if no change event arrived since the read began, because the members
-// Slack listed may predate that change. KEYS: entry, change counter. ARGV: the counter as read
-// before calling Slack, the entry, its time to live in ms.
+// Slack listed may predate that change. KEYS: entry, change id. ARGV: the change id as read
+// before calling Slack ('0' when there was none), the entry, its time to live in ms.
 const STORE_IF_UNCHANGED_SCRIPT = `
 if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
@@ -46,7 +48,7 @@ type Entry = z.infer<typeof entrySchema>;
 /** A change of a user group that Slack reported: new members, or the group deleted or disabled. */
 export type UserGroupChange = 'members_changed' | 'deleted';
 
-/** Redis keys of the cache: a group's entry and change counter, and the rate-limit marker. */
+/** Redis keys of the cache: a group's entry and last change id, and the rate-limit marker. */
 export interface UserGroupCacheKeys {
   members: string;
   changes: string;
@@ -209,7 +211,7 @@ export class UserGroupCache implements Directory {
 
   private async writeInvalidation(groupId: string, change: UserGroupChange): Promise<void> {
     const keys = userGroupCacheKeys(this.options.redisPrefix, groupId);
-    const transaction = this.options.redis.multi().incr(keys.changes).pexpire(keys.changes, CHANGE_COUNTER_TTL_MS);
+    const transaction = this.options.redis.multi().set(keys.changes, randomUUID(), 'PX', CHANGE_ID_TTL_MS);
     if (change === 'deleted') {
       // NOTE: Slack documents `include_disabled` for usergroups.users.list but not what it returns
       // for a disabled group without it. The group counts as empty from the event on, and after

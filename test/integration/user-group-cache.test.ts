@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { SlackRateLimitedError, UnknownUserGroupError, type Directory } from '../../src/services/context.js';
 import { UserGroupCache, userGroupCacheKeys } from '../../src/slack/user-group-cache.js';
-import { createTestEnvironment, TEST_REDIS_URL, type TestEnvironment } from '../support/harness.js';
+import { createTestEnvironment, eventually, TEST_REDIS_URL, type TestEnvironment } from '../support/harness.js';
 
 const GROUP = 'SUGCGROUP1';
 const OTHER_GROUP = 'SUGCGROUP2';
 const THIRD_GROUP = 'SUGCGROUP3';
 const MISSING_GROUP = 'SUGCMISS01';
+const EXPIRING_GROUP = 'SUGCEXPIR1';
 const MEMBERS = ['UUGCMEMB01', 'UUGCMEMB02'];
 const RETRY_AFTER_MS = 5_000;
 // A port on which nothing listens, for a Redis that cannot be reached.
@@ -28,6 +29,31 @@ class CountingDirectory implements Directory {
   async listUserGroupMembers(groupId: string): Promise<string[]> {
     this.calls.push(groupId);
     return this.respond(groupId);
+  }
+}
+
+/** A stand-in for Slack's directory whose calls wait until the test resolves them, oldest first. */
+class HeldDirectory implements Directory {
+  calls = 0;
+  private readonly pending: ((members: string[]) => void)[] = [];
+  private readonly arrivals: (() => void)[] = [];
+
+  listUserGroupMembers(): Promise<string[]> {
+    this.calls += 1;
+    this.arrivals.shift()?.();
+    return new Promise((resolve) => this.pending.push(resolve));
+  }
+
+  /** Resolves when the next call arrives; call it before the call is made. */
+  nextCall(): Promise<'called'> {
+    return new Promise((resolve) => this.arrivals.push(() => resolve('called')));
+  }
+
+  /** Resolves the oldest waiting call with `members`. */
+  resolveNext(members: string[]): void {
+    const resolve = this.pending.shift();
+    if (resolve === undefined) throw new Error('no call of the directory is waiting');
+    resolve(members);
   }
 }
 
@@ -98,6 +124,30 @@ describe('user group cache', () => {
     expect(rejection.retryAfterMs).toBeLessThanOrEqual(RETRY_AFTER_MS);
     expect(other.calls).toEqual([]);
     await redis.del(userGroupCacheKeys(environment.redisPrefix, OTHER_GROUP).rateLimited);
+  });
+
+  it('change id expiring mid-read stores nothing', async () => {
+    const slack = new HeldDirectory();
+    const cache = cacheOver(slack);
+    const keys = userGroupCacheKeys(environment.redisPrefix, EXPIRING_GROUP);
+    await cache.invalidate(EXPIRING_GROUP, 'members_changed');
+    const firstCall = slack.nextCall();
+    const read = cache.listUserGroupMembers(EXPIRING_GROUP);
+    await firstCall;
+
+    // The change id expires during the Slack call, ten minutes after the group's previous change (or
+    // Redis restarts empty), and a removal then writes a new one.
+    await redis.pexpire(keys.changes, 1);
+    await eventually(async () => ((await redis.exists(keys.changes)) === 0 ? true : undefined), 5_000);
+    await cache.invalidate(EXPIRING_GROUP, 'members_changed');
+    const secondCall = slack.nextCall();
+    slack.resolveNext(MEMBERS);
+
+    // Slack's response may predate the removal, so the read must ask again instead of storing it.
+    expect(await Promise.race([secondCall, read.then(() => 'returned')])).toBe('called');
+    slack.resolveNext(MEMBERS.slice(1));
+    expect(await read).toEqual(MEMBERS.slice(1));
+    expect(await redis.get(keys.members)).toBe(JSON.stringify({ members: MEMBERS.slice(1) }));
   });
 
   it('reads call Slack while Redis is down', async () => {

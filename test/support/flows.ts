@@ -113,10 +113,9 @@ export async function interleaveAtAuditLock<A, B>(app: TestApp, first: () => Pro
   }
 }
 
-/** Reads how many change events of a user group the app has applied to its cache. */
-export async function userGroupChangeCount(app: TestApp, groupId: string): Promise<number> {
-  const count = await app.runtime.redis.commands.get(userGroupCacheKeys(app.redisPrefix, groupId).changes);
-  return Number(count ?? 0);
+/** Reads the id of the last change event of a user group that the app applied to its cache. */
+export async function userGroupChangeId(app: TestApp, groupId: string): Promise<string | null> {
+  return app.runtime.redis.commands.get(userGroupCacheKeys(app.redisPrefix, groupId).changes);
 }
 
 /**
@@ -127,11 +126,11 @@ export async function userGroupChangeCount(app: TestApp, groupId: string): Promi
 export async function sendUserGroupEvent(app: TestApp, event: Record<string, unknown>, options: { eventId?: string } = {}): Promise<string> {
   const subteam = event.subteam as { id?: unknown } | undefined;
   const groupId = String(event.subteam_id ?? subteam?.id);
-  const before = await userGroupChangeCount(app, groupId);
+  const before = await userGroupChangeId(app, groupId);
   const eventId = options.eventId ?? `Ev${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}`;
   const result = await app.sender.event(event, { eventId });
   expect(result.status).toBe(200);
-  await eventually(async () => ((await userGroupChangeCount(app, groupId)) > before ? true : undefined), 5_000);
+  await eventually(async () => ((await userGroupChangeId(app, groupId)) !== before ? true : undefined), 5_000);
   return eventId;
 }
 
