@@ -79,10 +79,16 @@ export function userGroupCacheKeys(redisPrefix: string, groupId: string): UserGr
  * {@link USER_GROUP_CACHE_TTL_MS} and dropped when Slack reports a change. After an HTTP 429 from
  * Slack, no process calls it until the Retry-After has passed, and reads that miss the cache
  * throw `SlackRateLimitedError` with the time left. Reads of one group in one process share one
- * call. While Redis cannot be reached, every read calls Slack.
+ * call. While Redis cannot be reached, every read calls Slack, and a change event this process
+ * received still makes its reads under way read again.
  */
 export class UserGroupCache implements Directory {
   private readonly reads = new Map<string, Promise<Entry>>();
+  // Groups whose shared read a change event overtook, so that it reads again before it returns.
+  private readonly overtakenReads = new Set<string>();
+  // Change events per group that this process has not written to Redis yet. Until they are
+  // written, reads of the group skip the cached entry, which may predate the change.
+  private readonly unwrittenChanges = new Map<string, number>();
   private readonly redisFailures: RepeatedFailureLog;
 
   constructor(private readonly options: UserGroupCacheOptions) {
@@ -104,6 +110,18 @@ export class UserGroupCache implements Directory {
    * list could give a removed member back the power to decide.
    */
   async invalidate(groupId: string, change: UserGroupChange): Promise<void> {
+    if (this.reads.has(groupId)) this.overtakenReads.add(groupId);
+    this.unwrittenChanges.set(groupId, (this.unwrittenChanges.get(groupId) ?? 0) + 1);
+    try {
+      await this.writeInvalidationWithRetries(groupId, change);
+    } finally {
+      const unwritten = (this.unwrittenChanges.get(groupId) ?? 1) - 1;
+      if (unwritten === 0) this.unwrittenChanges.delete(groupId);
+      else this.unwrittenChanges.set(groupId, unwritten);
+    }
+  }
+
+  private async writeInvalidationWithRetries(groupId: string, change: UserGroupChange): Promise<void> {
     const deadline = performance.now() + USER_GROUP_CACHE_TTL_MS;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -124,7 +142,10 @@ export class UserGroupCache implements Directory {
   private readOnce(groupId: string): Promise<Entry> {
     const inProgress = this.reads.get(groupId);
     if (inProgress !== undefined) return inProgress;
-    const read = this.readThrough(groupId).finally(() => this.reads.delete(groupId));
+    const read = this.readThrough(groupId).finally(() => {
+      this.reads.delete(groupId);
+      this.overtakenReads.delete(groupId);
+    });
     this.reads.set(groupId, read);
     return read;
   }
@@ -132,13 +153,17 @@ export class UserGroupCache implements Directory {
   private async readThrough(groupId: string): Promise<Entry> {
     const keys = userGroupCacheKeys(this.options.redisPrefix, groupId);
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
-      const cached = await this.readCached(keys);
-      if (cached === undefined) return this.readSlack(groupId, keys);
-      if (cached.entry !== undefined) return cached.entry;
-      if (cached.rateLimitedForMs > 0) throw new SlackRateLimitedError(LIST_MEMBERS_METHOD, cached.rateLimitedForMs);
+      this.overtakenReads.delete(groupId);
+      const cached = this.unwrittenChanges.has(groupId) ? undefined : await this.readCached(keys);
+      if (cached?.entry !== undefined) return cached.entry;
+      if (cached !== undefined && cached.rateLimitedForMs > 0) throw new SlackRateLimitedError(LIST_MEMBERS_METHOD, cached.rateLimitedForMs);
 
       const startedAt = performance.now();
       const entry = await this.readSlack(groupId, keys);
+      // A change event this process received during the call counts even when Redis is away.
+      if (this.overtakenReads.has(groupId)) continue;
+      // Without Redis, or with a change not written to it yet, the entry is not stored.
+      if (cached === undefined) return entry;
       if (await this.storeIfUnchanged(keys, entry, cached.changes, startedAt)) return entry;
     }
     throw new Error(`user group ${groupId} changed in Slack during each of ${READ_ATTEMPTS} reads`);

@@ -10,6 +10,8 @@ const OTHER_GROUP = 'SUGCGROUP2';
 const THIRD_GROUP = 'SUGCGROUP3';
 const MISSING_GROUP = 'SUGCMISS01';
 const EXPIRING_GROUP = 'SUGCEXPIR1';
+const OVERTAKEN_GROUP = 'SUGCOVERT1';
+const OUTAGE_GROUP = 'SUGCOUTAG1';
 const MEMBERS = ['UUGCMEMB01', 'UUGCMEMB02'];
 const RETRY_AFTER_MS = 5_000;
 // A port on which nothing listens, for a Redis that cannot be reached.
@@ -73,6 +75,20 @@ afterAll(async () => {
   unreachableRedis?.disconnect();
   await environment?.destroy();
 });
+
+/** Opens a connection of its own, which a test closes and reopens as if Redis went away and came back. */
+async function connectFlakyRedis(): Promise<Redis> {
+  // Fails commands at once while disconnected, as the app's command connection does.
+  const connection = new Redis(TEST_REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  await connection.connect();
+  return connection;
+}
+
+/** Reopens a connection that the test closed, once it has closed. */
+async function reconnect(connection: Redis): Promise<void> {
+  if (connection.status !== 'end') await new Promise((resolve) => connection.once('end', resolve));
+  await connection.connect();
+}
 
 function cacheOver(slack: Directory, connection: Redis = redis): UserGroupCache {
   return new UserGroupCache({ redis: connection, redisPrefix: environment.redisPrefix, slack, logger });
@@ -148,6 +164,58 @@ describe('user group cache', () => {
     slack.resolveNext(MEMBERS.slice(1));
     expect(await read).toEqual(MEMBERS.slice(1));
     expect(await redis.get(keys.members)).toBe(JSON.stringify({ members: MEMBERS.slice(1) }));
+  });
+
+  it('shared read overtaken while Redis is away', async () => {
+    const flaky = await connectFlakyRedis();
+    const slack = new HeldDirectory();
+    const cache = cacheOver(slack, flaky);
+    const firstCall = slack.nextCall();
+    const before = cache.listUserGroupMembers(OVERTAKEN_GROUP);
+    await firstCall;
+
+    // Redis goes away during the Slack call, and a removal arrives that the cache cannot write yet.
+    flaky.disconnect();
+    const invalidation = cache.invalidate(OVERTAKEN_GROUP, 'members_changed');
+    const after = cache.listUserGroupMembers(OVERTAKEN_GROUP);
+    const secondCall = slack.nextCall();
+    slack.resolveNext(MEMBERS);
+
+    try {
+      // A read that began before the removal must not return its list to a caller that came after it.
+      expect(await Promise.race([secondCall, after.then(() => 'returned')])).toBe('called');
+      slack.resolveNext(MEMBERS.slice(1));
+      expect(await after).toEqual(MEMBERS.slice(1));
+      expect(await before).toEqual(MEMBERS.slice(1));
+    } finally {
+      await reconnect(flaky);
+      await invalidation;
+      flaky.disconnect();
+    }
+  });
+
+  it('unwritten removal bypasses the cache', async () => {
+    const flaky = await connectFlakyRedis();
+    let members = MEMBERS;
+    const slack = new CountingDirectory(async () => members);
+    const cache = cacheOver(slack, flaky);
+    expect(await cache.listUserGroupMembers(OUTAGE_GROUP)).toEqual(MEMBERS);
+
+    // A removal arrives while Redis is away. Redis comes back with the old entry before the
+    // cache writes the removal again.
+    flaky.disconnect();
+    members = MEMBERS.slice(1);
+    const invalidation = cache.invalidate(OUTAGE_GROUP, 'members_changed');
+    await reconnect(flaky);
+
+    try {
+      expect(await cache.listUserGroupMembers(OUTAGE_GROUP)).toEqual(MEMBERS.slice(1));
+      expect(slack.calls).toEqual([OUTAGE_GROUP, OUTAGE_GROUP]);
+    } finally {
+      await invalidation;
+      flaky.disconnect();
+    }
+    expect(await redis.exists(userGroupCacheKeys(environment.redisPrefix, OUTAGE_GROUP).members)).toBe(0);
   });
 
   it('reads call Slack while Redis is down', async () => {
