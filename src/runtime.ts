@@ -247,6 +247,7 @@ async function startOutboxDelivery(
     db: database.db,
     sql: database.sql,
     client: outboxClient,
+    directory: context.directory,
     clock: context.clock,
     logger: logger.child({ component: 'home-refresher' }),
     metrics,

@@ -6,6 +6,7 @@ import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Directory } from '../services/context.js';
 import type { Metrics } from '../metrics.js';
 import { sharedAdminDashboard } from '../services/dashboard.js';
 import {
@@ -67,6 +68,7 @@ interface Leftover {
  */
 export class HomeRefresher {
   private readonly db: Database;
+  private readonly directory: Directory;
   private readonly client: WebClient;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -85,12 +87,15 @@ export class HomeRefresher {
     db: Database;
     sql: postgres.Sql;
     client: WebClient;
+    /** Reads the members of approver groups for the approvals each tab lists. */
+    directory: Directory;
     clock: Clock;
     logger: Logger;
     metrics?: Metrics;
     passIntervalMs?: number;
   }) {
     this.db = options.db;
+    this.directory = options.directory;
     this.client = options.client;
     this.clock = options.clock;
     this.logger = options.logger;
@@ -221,7 +226,7 @@ export class HomeRefresher {
           continue;
         }
         try {
-          await publishHome(this.client, this.db, this.clock, userId, readAdmin);
+          await publishHome(this.client, this.db, this.clock, userId, readAdmin, { directory: this.directory, logger: this.logger });
           this.metrics?.outboxDeliveries.inc({ kind: 'home_refresh', outcome: 'delivered' });
         } catch (error) {
           if (error instanceof RetryableDeliveryError && error.retryAfterMs !== undefined) {

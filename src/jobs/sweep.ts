@@ -4,7 +4,8 @@ import { EXPIRY_BATCH_SIZE, expireDueActivations } from '../services/activation-
 import type { ActivationRow } from '../services/activation-records.js';
 import { listActiveActivations } from '../services/activations.js';
 import type { ServiceContext } from '../services/context.js';
-import { findDueRequests, listPendingRequests, sendDueReminder, timeOutRequest } from '../services/approvals.js';
+import { sendDueReminder } from '../services/approval-reminders.js';
+import { findDueRequests, listPendingRequests, timeOutRequest } from '../services/approvals.js';
 import {
   expireAssignment,
   findDueAssignments,

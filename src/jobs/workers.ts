@@ -5,7 +5,8 @@ import type { Metrics } from '../metrics.js';
 import { runWithLogFields } from '../request-context.js';
 import { expireActivation, hasOverdueActivations } from '../services/activation-ending.js';
 import type { ServiceContext } from '../services/context.js';
-import { sendDueReminder, timeOutRequest } from '../services/approvals.js';
+import { sendDueReminder } from '../services/approval-reminders.js';
+import { timeOutRequest } from '../services/approvals.js';
 import { expireAssignment, sendAssignmentEndNotice } from '../services/assignment-ending.js';
 import {
   ASSIGNMENT_QUEUE,
@@ -162,6 +163,11 @@ async function processRequestTimer(
     const waitMs = result.dueAt.getTime() - context.clock.now().getTime();
     log.info({ waitMs }, 'request timer ran early; delayed until due');
     await job.moveToDelayed(Date.now() + Math.max(waitMs, 0), token);
+    throw new DelayedError();
+  }
+  if (result.outcome === 'retry_later') {
+    // The service logged why. The sweep also retries a due reminder each minute.
+    await job.moveToDelayed(Date.now() + Math.max(result.retryAt.getTime() - context.clock.now().getTime(), 0), token);
     throw new DelayedError();
   }
   if (result.outcome === 'done') log.info('request timer fired');

@@ -2,7 +2,8 @@ import { and, asc, eq, exists, isNull, sql } from 'drizzle-orm';
 import { activations, assignments, roles } from '../../db/schema.js';
 import type { Executor } from '../../db/client.js';
 import { checkActivationRequest } from '../domain/activation.js';
-import { fileRequest, listMembersOrNone } from './approvals.js';
+import { fileRequest } from './approvals.js';
+import { listMembersOrNone } from './approver-membership.js';
 import {
   activationStartedItems,
   describeActivation,
@@ -131,9 +132,9 @@ export async function activateRole(context: ServiceContext, request: ActivateReq
  * Lists the members of the role's approver groups for a new request. When Slack rate-limits the
  * read, the request is not filed and the requester gets the time to wait. No list older than the
  * directory's time to live is used in its place, by design. The list decides who receives the
- * justification and ticket, and who sees the request and gets its reminders until it ends, and
- * nothing checks that again. A decision needs a current list anyway, so a request filed from an
- * older one could not be decided before Slack responded again.
+ * justification and ticket, and nothing can take that DM back. Lists, reminders and decisions
+ * check the groups again later, so a request filed from an older list could not be decided, or
+ * listed, before Slack responded again.
  */
 async function resolveGroupMembers(context: ServiceContext, role: Role, requesterId: string): Promise<string[]> {
   const groupIds = role.settings.approvers.groups;

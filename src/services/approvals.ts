@@ -14,7 +14,8 @@ import {
   type ActivationRow,
 } from './activation-records.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
-import { SlackRateLimitedError, UnknownUserGroupError, type ServiceContext } from './context.js';
+import { listMembersOrNone, stillApprover, type GroupMembers } from './approver-membership.js';
+import { SlackRateLimitedError, type ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, toRole, type Role } from './roles.js';
@@ -270,8 +271,15 @@ export async function cancelRequest(
   });
 }
 
-/** Outcome of a timer (timeout or reminder) firing for a request. */
-export type TimerOutcome = { outcome: 'done' } | { outcome: 'not_due'; dueAt: Date } | { outcome: 'nothing_to_do' };
+/**
+ * Outcome of a timer (timeout or reminder) firing for a request. `retry_later` means the timer is
+ * due but could not fire yet, and should run again at `retryAt`.
+ */
+export type TimerOutcome =
+  | { outcome: 'done' }
+  | { outcome: 'not_due'; dueAt: Date }
+  | { outcome: 'retry_later'; retryAt: Date }
+  | { outcome: 'nothing_to_do' };
 
 /** Times out a request whose decision window has passed. Idempotent, like ending an activation. */
 export async function timeOutRequest(context: ServiceContext, activationId: string): Promise<TimerOutcome> {
@@ -288,80 +296,6 @@ export async function timeOutRequest(context: ServiceContext, activationId: stri
     if (timedOut === undefined) return { outcome: 'nothing_to_do' };
     const role = await readRole(tx, timedOut.roleId);
     await closeRequest(tx, role, timedOut, { outcome: 'timed_out', actorId: SYSTEM_ACTOR, reason: null, now });
-    return { outcome: 'done' };
-  });
-}
-
-/**
- * Reminds every approver of a request whose reminder is due, and schedules the next one at
- * twice the previous interval. The reminder count in the conditional update makes a repeated
- * job or a racing sweep send each reminder once.
- */
-export async function sendDueReminder(context: ServiceContext, activationId: string): Promise<TimerOutcome> {
-  const now = context.clock.now();
-  return context.db.transaction(async (tx) => {
-    const current = await readActivation(tx, activationId);
-    if (current?.status !== 'pending_approval' || current.nextReminderAt === null || current.requestExpiresAt === null) {
-      return { outcome: 'nothing_to_do' };
-    }
-    if (current.nextReminderAt.getTime() > now.getTime()) return { outcome: 'not_due', dueAt: current.nextReminderAt };
-
-    const sent = current.remindersSent + 1;
-    const next = nextReminderAt(current.requestedAt, sent, current.requestExpiresAt);
-    const [updated] = await tx
-      .update(activations)
-      .set({ remindersSent: sent, nextReminderAt: next })
-      .where(
-        and(
-          eq(activations.id, activationId),
-          eq(activations.status, 'pending_approval'),
-          eq(activations.remindersSent, current.remindersSent),
-        ),
-      )
-      .returning();
-    if (updated === undefined) return { outcome: 'nothing_to_do' };
-
-    const role = await readRole(tx, updated.roleId);
-    // Approvers removed from the role since the request was filed can no longer decide it.
-    const approvers = await tx
-      .select({ approverId: approvalApprovers.approverId, source: approvalApprovers.source })
-      .from(approvalApprovers)
-      .where(eq(approvalApprovers.activationId, activationId));
-    // Administrators asked as such are reminded only while the role is active for them, as the
-    // lists show these requests only to them.
-    const activePras = approvers.some((approver) => approver.source === 'pra') ? new Set(await listActivePraIds(tx, now)) : new Set();
-    const approverIds = approvers
-      .filter((approver) => stillApprover(role, approver.approverId, approver.source))
-      .filter((approver) => approver.source !== 'pra' || activePras.has(approver.approverId))
-      .map((approver) => approver.approverId);
-    const items: OutboxItem[] = approverIds.map((approverId) => ({
-      kind: 'notice',
-      payload: {
-        to: { userId: approverId },
-        notice: {
-          type: 'approval_reminder',
-          activationId,
-          requesterId: updated.userId,
-          roleName: role.name,
-          requestedAt: updated.requestedAt.toISOString(),
-          expiresAt: current.requestExpiresAt?.toISOString() ?? now.toISOString(),
-        },
-      },
-    }));
-    if (next !== null) {
-      items.push({ kind: 'request_timer', payload: { activationId, timer: 'remind', at: next.toISOString(), sequence: sent } });
-    }
-    await enqueueOutbox(tx, items);
-    await appendAudit(tx, {
-      occurredAt: now,
-      actorId: SYSTEM_ACTOR,
-      action: 'request.reminded',
-      targetType: 'activation',
-      targetId: activationId,
-      roleId: role.id,
-      subjectUserId: updated.userId,
-      after: { remindersSent: sent, approvers: approverIds, nextReminderAt: next?.toISOString() ?? null },
-    });
     return { outcome: 'done' };
   });
 }
@@ -426,39 +360,6 @@ export async function cancelRequestsWithoutApprovers(tx: Transaction, role: Role
     cancelledCount += 1;
   }
   return cancelledCount;
-}
-
-/** A pending request with its role name, as listed to an approver. */
-export interface PendingRequest {
-  activation: ActivationRow;
-  roleName: string;
-}
-
-/**
- * Lists the pending requests that `approverId` may decide at `now`, oldest first. These are the
- * requests sent to them that are still within their decision window. Excluded are requests of
- * roles whose approvers no longer include them, and requests sent to them as an administrator
- * while that role is not active for them.
- */
-export async function listRequestsForApprover(db: Executor, approverId: string, now: Date): Promise<PendingRequest[]> {
-  const rows = await db
-    .select({ activation: activations, role: roles, source: approvalApprovers.source })
-    .from(approvalApprovers)
-    .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
-    .innerJoin(roles, eq(roles.id, activations.roleId))
-    .where(
-      and(
-        eq(approvalApprovers.approverId, approverId),
-        eq(activations.status, 'pending_approval'),
-        gt(activations.requestExpiresAt, now),
-      ),
-    )
-    .orderBy(activations.requestedAt);
-  const current = rows.filter((row) => stillApprover(toRole(row.role), approverId, row.source));
-  const isActivePra = current.some((row) => row.source === 'pra') && (await readAccess(db, approverId, now)).isActivePra;
-  return current
-    .filter((row) => row.source !== 'pra' || isActivePra)
-    .map((row) => ({ activation: row.activation, roleName: row.role.name }));
 }
 
 /** One of the requester's earlier activations of the role, as the approver's DM lists it. */
@@ -552,9 +453,6 @@ export async function listApprovalMessages(
     .where(eq(approvalMessages.activationId, activationId));
 }
 
-/** Members of a role's approver groups as Slack listed them just before a decision, by group id. */
-export type GroupMembers = ReadonlyMap<string, readonly string[]>;
-
 /** Decision attempts that may each find the role's approver groups changed since the last Slack read. */
 const GROUP_READ_ATTEMPTS = 3;
 
@@ -622,20 +520,6 @@ async function readGroupMembers(
 }
 
 /**
- * Lists a user group's members, or none when Slack has no such group: a group deleted in Slack
- * has no members left, so the role's other groups still count.
- */
-export async function listMembersOrNone(context: ServiceContext, groupId: string): Promise<string[]> {
-  try {
-    return await context.directory.listUserGroupMembers(groupId);
-  } catch (error) {
-    if (!(error instanceof UnknownUserGroupError)) throw error;
-    context.logger.warn({ groupId }, 'approver group not found in Slack; counted as empty');
-    return [];
-  }
-}
-
-/**
  * Checks that `approverId` may decide the request right now, from the database: a recorded
  * approver, not the requester, and, when standing in as administrator, still an active one. A
  * group member must be in one of the role's approver groups in `groupMembers`. Without the
@@ -692,25 +576,6 @@ export async function authorizeDecision(
     );
   }
   return { pending, role };
-}
-
-/**
- * Reports whether a recorded approver is still one under the role's current settings, so that
- * removing someone from a role's approvers also takes away the requests already sent to them. A
- * group member passes while the role names any user group: lists and reminders do not ask Slack
- * for the group's members, and a decision checks them with {@link withApproverGroups}.
- */
-function stillApprover(role: Role, approverId: string, source: 'user' | 'group' | 'pra'): boolean {
-  const { users, groups } = role.settings.approvers;
-  switch (source) {
-    case 'user':
-      return users.includes(approverId);
-    case 'group':
-      return groups.length > 0;
-    case 'pra':
-      // Administrators are approvers only when the role names no users and no groups.
-      return users.length + groups.length === 0;
-  }
 }
 
 async function closeRequest(
@@ -830,12 +695,14 @@ async function findOwnPending(
   return only;
 }
 
-async function readActivation(db: Executor, activationId: string): Promise<ActivationRow | undefined> {
+/** Reads a request or activation by id. */
+export async function readActivation(db: Executor, activationId: string): Promise<ActivationRow | undefined> {
   const [row] = await db.select().from(activations).where(eq(activations.id, activationId));
   return row;
 }
 
-async function readRole(db: Executor, roleId: string): Promise<Role> {
+/** Reads a role by id; throws when it does not exist. */
+export async function readRole(db: Executor, roleId: string): Promise<Role> {
   const role = (await listRoles(db)).find((candidate) => candidate.id === roleId);
   if (role === undefined) throw new Error(`role ${roleId} not found`);
   return role;

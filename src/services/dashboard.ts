@@ -3,7 +3,8 @@ import { activations, assignments, directoryUsers, roles } from '../../db/schema
 import type { Executor } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import { readAccess } from './access.js';
-import { listRequestsForApprover, type PendingRequest } from './approvals.js';
+import type { GroupSource } from './approver-membership.js';
+import { listRequestsForApprover, type PendingRequest, type UncheckedRequests } from './approver-requests.js';
 import { countOutbox } from './outbox.js';
 import { readSecurityChannelStatus } from './security-channel.js';
 import { summarizeRoles, type RoleSummary } from './roles.js';
@@ -69,6 +70,8 @@ export interface Dashboard {
   now: Date;
   status: UserStatus;
   approvals: PendingRequest[];
+  /** Requests for the viewer left out because Slack could not list their approver groups. */
+  uncheckedApprovals: UncheckedRequests | undefined;
   reviewItems: ReviewItem[];
   /** Present only for active Privileged Role Administrators and Security Administrators. */
   admin: AdminDashboard | undefined;
@@ -77,23 +80,29 @@ export interface Dashboard {
 /** Reads the administrators' part of the dashboard; `canChange` is the viewer's. */
 export type AdminDashboardReader = (canChange: boolean) => Promise<AdminDashboard>;
 
-/**
- * Reads the viewer's dashboard from the database at `now`. `readAdmin` lets a caller that
- * builds many dashboards at once read the administrators' part, the same for everyone, once.
- */
-export async function readDashboard(
-  db: Executor,
-  userId: string,
-  now: Date,
-  readAdmin: AdminDashboardReader = (canChange) => readAdminDashboard(db, now, canChange),
-): Promise<Dashboard> {
+/** Readers a dashboard uses besides the database. */
+export interface DashboardSources {
+  /** Lets a caller that builds many dashboards at once read the administrators' part, the same for everyone, once. */
+  readAdmin?: AdminDashboardReader;
+  /**
+   * Reads the members of approver groups. Without it, requests sent to the viewer through an
+   * approver group are left out of the approvals and counted as unchecked.
+   */
+  groups?: GroupSource;
+}
+
+/** Reads the viewer's dashboard from the database at `now`. */
+export async function readDashboard(db: Executor, userId: string, now: Date, sources: DashboardSources = {}): Promise<Dashboard> {
+  const readAdmin = sources.readAdmin ?? ((canChange: boolean) => readAdminDashboard(db, now, canChange));
   const access = await readAccess(db, userId, now);
   const seesAdmin = access.isActivePra || access.isActiveSecurityAdmin;
+  const approvals = await listRequestsForApprover(db, userId, now, sources.groups);
   return {
     userId,
     now,
     status: await readUserStatus(db, userId, now),
-    approvals: await listRequestsForApprover(db, userId, now),
+    approvals: approvals.requests,
+    uncheckedApprovals: approvals.unchecked,
     reviewItems: await listReviewItems(db, userId),
     admin: seesAdmin ? await readAdmin(access.isActivePra) : undefined,
   };

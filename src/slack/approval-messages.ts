@@ -3,7 +3,8 @@ import { slackDateToken } from '../domain/dates.js';
 import { formatDuration } from '../domain/duration.js';
 import { formatTicket } from '../services/activation-records.js';
 import { SYSTEM_ACTOR } from '../services/audit.js';
-import { RECENT_ACTIVATIONS_DAYS, type PendingRequest, type RecentActivation, type RequestDetails } from '../services/approvals.js';
+import { RECENT_ACTIVATIONS_DAYS, type RecentActivation, type RequestDetails } from '../services/approvals.js';
+import type { PendingRequest, UncheckedRequests } from '../services/approver-requests.js';
 import { context, escapeMrkdwn, fields, header, mention, section } from './blocks.js';
 import type { RenderedMessage } from './notice-messages.js';
 
@@ -90,6 +91,16 @@ export function pendingRequestBlocks(request: PendingRequest): KnownBlock[] {
     ),
     decisionButtons(activation.id),
   ];
+}
+
+/**
+ * Explains the requests a list leaves out because Slack could not confirm that the viewer is still
+ * in the approver groups they were sent through.
+ */
+export function uncheckedRequestsNote(unchecked: UncheckedRequests): string {
+  const when = unchecked.retryAfterSeconds === undefined ? 'in a minute' : `in ${unchecked.retryAfterSeconds} seconds`;
+  const subject = unchecked.count === 1 ? '1 request sent to you through an approver group is' : `${unchecked.count} requests sent to you through approver groups are`;
+  return `${subject} not shown, because Slack could not confirm that you are still in the group. Look again ${when}.`;
 }
 
 function describeOutcome(details: RequestDetails): string | undefined {

@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
+import { refreshGroupApproverHomes } from '../services/approver-requests.js';
 import type { SlackDeps } from './deps.js';
 import type { UserGroupChange } from './user-group-cache.js';
 
@@ -27,6 +28,7 @@ const updatedSchema = z.object({
 /**
  * Registers `subteam_members_changed` and `subteam_updated`, which drop the changed group's
  * cached members, so that a member removed in Slack can no longer decide once the event arrives.
+ * They also refresh the Home tabs of the group's members asked for pending requests.
  * Slack sends an event again when the app did not acknowledge it in time, and dropping the entry
  * again is harmless.
  */
@@ -61,4 +63,10 @@ async function invalidate(
 ): Promise<void> {
   await deps.userGroupCache.invalidate(groupId, change);
   deps.logger.info({ groupId, change, eventId, ...fields }, 'user group changed in Slack; cached members invalidated');
+  // After the invalidation, so that the refreshed tabs list the group's members as Slack has them now.
+  try {
+    await refreshGroupApproverHomes(deps.context.db, groupId);
+  } catch (error) {
+    deps.logger.warn({ err: error, groupId, eventId }, 'failed to queue Home tab refreshes after a user group change; tabs update when opened');
+  }
 }

@@ -193,6 +193,7 @@ describe('HomeRefresher passes', () => {
       db: database.db,
       sql: database.sql,
       client,
+      directory: app.runtime.context.directory,
       clock: app.clock,
       logger: createLogger('silent'),
     });

@@ -37,6 +37,7 @@ function dashboard(overrides: Partial<Dashboard> = {}): Dashboard {
     now: NOW,
     status: { eligible: [], active: [], pending: [] },
     approvals: [],
+    uncheckedApprovals: undefined,
     reviewItems: [],
     admin: undefined,
     ...overrides,

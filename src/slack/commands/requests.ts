@@ -1,8 +1,9 @@
 import type { KnownBlock } from '@slack/types';
 import { requireActivePra } from '../../services/access.js';
-import { cancelRequest, listRequestsForApprover } from '../../services/approvals.js';
+import { cancelRequest } from '../../services/approvals.js';
+import { listRequestsForApprover } from '../../services/approver-requests.js';
 import { listRoles, pickRole } from '../../services/roles.js';
-import { pendingRequestBlocks } from '../approval-messages.js';
+import { pendingRequestBlocks, uncheckedRequestsNote } from '../approval-messages.js';
 import { context, escapeMrkdwn, MESSAGE_BLOCK_LIMIT, section } from '../blocks.js';
 import type { SlackDeps } from '../deps.js';
 import { buildSettingsModal } from '../settings-modal.js';
@@ -13,9 +14,11 @@ const LISTED_REQUESTS = 20;
 
 /** Handles `/pim requests`: the requests waiting for the caller, each with Approve and Deny. */
 export async function handleRequestsCommand(deps: SlackDeps, origin: CommandOrigin) {
-  const pending = await listRequestsForApprover(deps.context.db, origin.userId, deps.context.clock.now());
+  const { requests: pending, unchecked } = await listRequestsForApprover(deps.context.db, origin.userId, deps.context.clock.now(), deps.context);
+  const note = unchecked === undefined ? undefined : uncheckedRequestsNote(unchecked);
   if (pending.length === 0) {
-    await origin.respond({ response_type: 'ephemeral', text: 'No requests are waiting for your approval.' });
+    const text = note === undefined ? 'No requests are waiting for your approval.' : `No requests can be shown. ${note}`;
+    await origin.respond({ response_type: 'ephemeral', text });
     return;
   }
   const blocks: KnownBlock[] = [section(`*${pending.length} request(s) waiting for you*`)];
@@ -23,6 +26,7 @@ export async function handleRequestsCommand(deps: SlackDeps, origin: CommandOrig
   if (pending.length > LISTED_REQUESTS) {
     blocks.push(context(`${pending.length - LISTED_REQUESTS} more are not shown; decide these first.`));
   }
+  if (note !== undefined) blocks.push(context(note));
   await origin.respond({
     response_type: 'ephemeral',
     text: `${pending.length} request(s) waiting for your approval.`,

@@ -1,6 +1,7 @@
 import type { KnownBlock, View } from '@slack/types';
 import { slackDateToken } from '../../domain/dates.js';
 import type { Dashboard } from '../../services/dashboard.js';
+import { uncheckedRequestsNote } from '../approval-messages.js';
 import { context, escapeMrkdwn, mention, section } from '../blocks.js';
 import { HOME_ACTIONS, type HomeListKind, type HomeListValue } from './actions.js';
 
@@ -38,6 +39,9 @@ export function buildListModal(dashboard: Dashboard, value: HomeListValue): View
     blocks.push(section(pageLines.slice(start, start + LINES_PER_SECTION).join('\n')));
   }
   if (lines.length === 0) blocks.push(section('Nothing to show.'));
+  if (value.kind === 'approvals' && dashboard.uncheckedApprovals !== undefined) {
+    blocks.push(context(uncheckedRequestsNote(dashboard.uncheckedApprovals)));
+  }
   blocks.push(...pageButtons(HOME_ACTIONS.showMore, page, pageCount, (target) => JSON.stringify({ kind: value.kind, page: target })));
   return {
     type: 'modal',

@@ -1,10 +1,10 @@
 import type { KnownBlock } from '@slack/types';
 import { slackDateToken } from '../../domain/dates.js';
 import type { UserStatus } from '../../services/status.js';
-import { pendingRequestBlocks } from '../approval-messages.js';
+import { pendingRequestBlocks, uncheckedRequestsNote } from '../approval-messages.js';
 import { context, escapeMrkdwn, section } from '../blocks.js';
 import { REQUEST_CANCEL_ACTION } from '../notice-messages.js';
-import type { PendingRequest } from '../../services/approvals.js';
+import type { PendingRequest, UncheckedRequests } from '../../services/approver-requests.js';
 import { HOME_ACTIONS, type HomeListKind } from './actions.js';
 
 /** Rows each personal list shows on the Home tab; the rest open with a "show all" button. */
@@ -42,12 +42,16 @@ export function buildPersonalSections(status: UserStatus): KnownBlock[] {
   return blocks;
 }
 
-/** Builds "Requests waiting for you" with Approve and Deny; nothing when none wait. */
-export function buildApprovalSection(requests: readonly PendingRequest[]): KnownBlock[] {
-  if (requests.length === 0) return [];
+/**
+ * Builds "Requests waiting for you" with Approve and Deny, and a note on the requests left out
+ * because Slack could not list their approver groups. Returns nothing when neither exists.
+ */
+export function buildApprovalSection(requests: readonly PendingRequest[], unchecked?: UncheckedRequests): KnownBlock[] {
+  if (requests.length === 0 && unchecked === undefined) return [];
   const blocks: KnownBlock[] = [{ type: 'divider' }, section(`*Requests waiting for you* (${requests.length})`)];
   for (const request of requests.slice(0, APPROVAL_ROWS)) blocks.push(...pendingRequestBlocks(request));
   blocks.push(...showMore('approvals', requests.length, APPROVAL_ROWS));
+  if (unchecked !== undefined) blocks.push(context(uncheckedRequestsNote(unchecked)));
   return blocks;
 }
 

@@ -37,7 +37,7 @@ export function registerHome(app: App, deps: SlackDeps): void {
     const logger = deps.logger.child({ userId: event.user });
     try {
       await recordHomeTabViewer(deps.context.db, event.user);
-      await publishHome(deps.client, deps.context.db, deps.context.clock, event.user, readAdmin);
+      await publishHome(deps.client, deps.context.db, deps.context.clock, event.user, readAdmin, deps.context);
     } catch (error) {
       describeErrorForUser(error, logger);
     }
@@ -61,7 +61,7 @@ export function registerHome(app: App, deps: SlackDeps): void {
         action.value,
         new UserError('usage', 'This list cannot be shown; open the Home tab again.'),
       );
-      const dashboard = await readDashboard(deps.context.db, body.user.id, deps.context.clock.now());
+      const dashboard = await readDashboard(deps.context.db, body.user.id, deps.context.clock.now(), { groups: deps.context });
       await showView(deps, body, buildListModal(dashboard, value), 'update');
     });
   }

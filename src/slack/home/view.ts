@@ -19,7 +19,7 @@ export function buildHomeView(dashboard: Dashboard): View {
     header('Privileged access'),
     context('Roles you hold now, roles you can activate, and what waits for you. Type `/pim help` for commands.'),
     ...buildPersonalSections(dashboard.status),
-    ...buildApprovalSection(dashboard.approvals),
+    ...buildApprovalSection(dashboard.approvals, dashboard.uncheckedApprovals),
     ...buildReviewItemSection(dashboard.reviewItems),
     ...(dashboard.admin === undefined ? [] : buildAdminSections(dashboard.admin)),
   ];
