@@ -45,6 +45,8 @@ const entrySchema = z.union([
 
 type Entry = z.infer<typeof entrySchema>;
 
+type StoreOutcome = 'stored' | 'changed' | 'failed';
+
 /** A change of a user group that Slack reported: new members, or the group deleted or disabled. */
 export type UserGroupChange = 'members_changed' | 'deleted';
 
@@ -152,9 +154,12 @@ export class UserGroupCache implements Directory {
 
   private async readThrough(groupId: string): Promise<Entry> {
     const keys = userGroupCacheKeys(this.options.redisPrefix, groupId);
+    // After a failed write it is unknown whether a change event overtook the read, possibly in
+    // another process, so the read calls Slack again without Redis.
+    let skipRedis = false;
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
       this.overtakenReads.delete(groupId);
-      const cached = this.unwrittenChanges.has(groupId) ? undefined : await this.readCached(keys);
+      const cached = skipRedis || this.unwrittenChanges.has(groupId) ? undefined : await this.readCached(keys);
       if (cached?.entry !== undefined) return cached.entry;
       if (cached !== undefined && cached.rateLimitedForMs > 0) throw new SlackRateLimitedError(LIST_MEMBERS_METHOD, cached.rateLimitedForMs);
 
@@ -164,7 +169,9 @@ export class UserGroupCache implements Directory {
       if (this.overtakenReads.has(groupId)) continue;
       // Without Redis, or with a change not written to it yet, the entry is not stored.
       if (cached === undefined) return entry;
-      if (await this.storeIfUnchanged(keys, entry, cached.changes, startedAt)) return entry;
+      const outcome = await this.storeIfUnchanged(keys, entry, cached.changes, startedAt);
+      if (outcome === 'stored') return entry;
+      skipRedis = outcome === 'failed';
     }
     throw new Error(`user group ${groupId} changed in Slack during each of ${READ_ATTEMPTS} reads`);
   }
@@ -220,17 +227,17 @@ export class UserGroupCache implements Directory {
     }
   }
 
-  // Returns false when a change event arrived during the read, so the caller reads again. The
-  // time to live counts from before the call, so no entry outlives a change by more than it.
-  private async storeIfUnchanged(keys: UserGroupCacheKeys, entry: Entry, changes: string, startedAt: number): Promise<boolean> {
+  // Returns 'changed' when a change event arrived during the read, and 'failed' when Redis could
+  // not run the script. The time to live counts from before the call, so no entry outlives a
+  // change by more than it.
+  private async storeIfUnchanged(keys: UserGroupCacheKeys, entry: Entry, changes: string, startedAt: number): Promise<StoreOutcome> {
     const ttlMs = Math.max(1, Math.floor(USER_GROUP_CACHE_TTL_MS - (performance.now() - startedAt)));
     try {
       const stored = await this.options.redis.eval(STORE_IF_UNCHANGED_SCRIPT, 2, keys.members, keys.changes, changes, JSON.stringify(entry), ttlMs);
-      return stored === 1;
+      return stored === 1 ? 'stored' : 'changed';
     } catch (error) {
-      // The members were read from Slack just now; only caching them failed.
       this.redisFailures.failed(error, 'could not write the user group cache');
-      return true;
+      return 'failed';
     }
   }
 

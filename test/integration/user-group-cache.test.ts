@@ -12,6 +12,8 @@ const MISSING_GROUP = 'SUGCMISS01';
 const EXPIRING_GROUP = 'SUGCEXPIR1';
 const OVERTAKEN_GROUP = 'SUGCOVERT1';
 const OUTAGE_GROUP = 'SUGCOUTAG1';
+const UNSTORED_GROUP = 'SUGCUNSTO1';
+const FULL_GROUP = 'SUGCFULL01';
 const MEMBERS = ['UUGCMEMB01', 'UUGCMEMB02'];
 const RETRY_AFTER_MS = 5_000;
 // A port on which nothing listens, for a Redis that cannot be reached.
@@ -216,6 +218,41 @@ describe('user group cache', () => {
       flaky.disconnect();
     }
     expect(await redis.exists(userGroupCacheKeys(environment.redisPrefix, OUTAGE_GROUP).members)).toBe(0);
+  });
+
+  it('failed store reads again', async () => {
+    const flaky = await connectFlakyRedis();
+    const slack = new HeldDirectory();
+    const cache = cacheOver(slack, flaky);
+    const otherProcess = cacheOver(new CountingDirectory(async () => MEMBERS));
+    const firstCall = slack.nextCall();
+    const before = cache.listUserGroupMembers(UNSTORED_GROUP);
+    await firstCall;
+
+    // Another process writes a removal during the Slack call, then this one loses Redis, so it
+    // cannot tell whether a change overtook its read.
+    await otherProcess.invalidate(UNSTORED_GROUP, 'members_changed');
+    flaky.disconnect();
+    const after = cache.listUserGroupMembers(UNSTORED_GROUP);
+    const secondCall = slack.nextCall();
+    slack.resolveNext(MEMBERS);
+
+    expect(await Promise.race([secondCall, after.then(() => 'returned')])).toBe('called');
+    slack.resolveNext(MEMBERS.slice(1));
+    expect(await after).toEqual(MEMBERS.slice(1));
+    expect(await before).toEqual(MEMBERS.slice(1));
+  });
+
+  it('rejected store costs one more call', async () => {
+    // Redis rejects writes but serves reads, as when it is out of memory under `noeviction`.
+    const rejectingWrites = Object.create(redis) as Redis;
+    rejectingWrites.eval = async () => {
+      throw new Error('OOM command not allowed when used memory > maxmemory');
+    };
+    const slack = new CountingDirectory(async () => MEMBERS);
+
+    expect(await cacheOver(slack, rejectingWrites).listUserGroupMembers(FULL_GROUP)).toEqual(MEMBERS);
+    expect(slack.calls).toEqual([FULL_GROUP, FULL_GROUP]);
   });
 
   it('reads call Slack while Redis is down', async () => {
