@@ -149,7 +149,7 @@ async function resolveGroupMembers(context: ServiceContext, role: Role, requeste
     );
     throw new UserError(
       'slack_rate_limited',
-      `Slack is limiting how often slack-pim may read user groups, so your request for ${role.name} could not be sent to its approvers and was not filed. Try again in ${error.retryAfterSeconds} seconds.`,
+      `Slack is limiting how often slack-pim may read user groups, so your request for ${role.name} could not be sent to its approvers and was not filed. Try again in ${error.retryAfterText}.`,
     );
   }
 }

@@ -508,7 +508,7 @@ async function readGroupMembers(
       context.logger.warn({ ...ids, retryAfterMs: error.retryAfterMs }, 'Slack rate-limited reading approver groups; decision rejected');
       throw new UserError(
         'slack_rate_limited',
-        `Slack is limiting how often slack-pim may read user groups, so it could not check that you are still in an approver group of ${role.name}, and nothing was decided. Try again in ${error.retryAfterSeconds} seconds.`,
+        `Slack is limiting how often slack-pim may read user groups, so it could not check that you are still in an approver group of ${role.name}, and nothing was decided. Try again in ${error.retryAfterText}.`,
       );
     }
     context.logger.warn({ ...ids, err: error }, 'failed to read approver groups from Slack; decision rejected');

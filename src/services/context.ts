@@ -38,6 +38,12 @@ export class SlackRateLimitedError extends Error {
   get retryAfterSeconds(): number {
     return Math.max(1, Math.ceil(this.retryAfterMs / 1000));
   }
+
+  /** The wait as messages write it: "1 second", "20 seconds". */
+  get retryAfterText(): string {
+    const seconds = this.retryAfterSeconds;
+    return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  }
 }
 
 /** Dependencies of every service: the database, the clock, a logger and the security channel. */

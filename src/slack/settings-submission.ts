@@ -56,7 +56,7 @@ async function checkGroupsExist(deps: SlackDeps, groupIds: readonly string[], lo
       if (error instanceof UnknownUserGroupError) return `Slack has no user group ${groupId}.`;
       if (!(error instanceof SlackRateLimitedError)) throw error;
       logger.warn({ groupId, retryAfterMs: error.retryAfterMs }, 'Slack rate-limited reading a user group; settings not saved');
-      return `Slack is limiting how often slack-pim may read user groups, so ${groupId} could not be checked and nothing was saved. Submit again in ${error.retryAfterSeconds} seconds.`;
+      return `Slack is limiting how often slack-pim may read user groups, so ${groupId} could not be checked and nothing was saved. Submit again in ${error.retryAfterText}.`;
     }
   }
   return undefined;

@@ -23,7 +23,7 @@ const MEMBER_B = 'UMEMBGC02';
 const MEMBER_C = 'UMEMBGC03';
 const MEMBER_D = 'UMEMBGC04';
 const REQUESTERS = ['UREQGC001', 'UREQGC002', 'UREQGC003', 'UREQGC004'] as const;
-const [REQUESTER_1, REQUESTER_2, REQUESTER_3] = REQUESTERS;
+const [REQUESTER_1, REQUESTER_2, REQUESTER_3, REQUESTER_4] = REQUESTERS;
 const CACHED_GROUP = 'SGCCACHE1';
 const CHANGING_GROUP = 'SGCEVENT1';
 const DISABLED_GROUP = 'SGCDISAB1';
@@ -287,5 +287,25 @@ describe('Slack rate limit on user groups', () => {
     const third = await requestRole(REQUESTER_3, 'security');
     await approvalDmTo(MEMBER_A, third);
     await approvalDmTo(MEMBER_B, third);
+  });
+
+  it('one-second wait reads singular', async () => {
+    const activateCommand = `activate security 1h ${JUSTIFICATION}`;
+    await sendUserGroupEvent(app, subteamUpdated(FILING_GROUP, [MEMBER_A, MEMBER_B]));
+    fake.failNext('usergroups.users.list', { retryAfterSeconds: 1 });
+    try {
+      expect(await commandReply(app, REQUESTER_4, activateCommand)).toContain('was not filed. Try again in 1 second.');
+    } finally {
+      await endRateLimit();
+    }
+
+    const id = await requestRole(REQUESTER_4, 'security');
+    await sendUserGroupEvent(app, subteamUpdated(FILING_GROUP, [MEMBER_A, MEMBER_B]));
+    fake.failNext('usergroups.users.list', { retryAfterSeconds: 1 });
+    try {
+      expect(await decisionReply(app, MEMBER_A, APPROVE, id)).toContain('nothing was decided. Try again in 1 second.');
+    } finally {
+      await endRateLimit();
+    }
   });
 });
