@@ -158,19 +158,21 @@ export class UserGroupCache implements Directory {
     // another process, so the read calls Slack again without Redis.
     let skipRedis = false;
     for (let attempt = 1; attempt <= READ_ATTEMPTS; attempt += 1) {
+      // A change event this process receives while the read waits, for Redis or for Slack, makes
+      // it start over, so that no caller who joined after the event gets a list from before it.
       this.overtakenReads.delete(groupId);
       const cached = skipRedis || this.unwrittenChanges.has(groupId) ? undefined : await this.readCached(keys);
+      if (this.overtakenReads.has(groupId)) continue;
       if (cached?.entry !== undefined) return cached.entry;
       if (cached !== undefined && cached.rateLimitedForMs > 0) throw new SlackRateLimitedError(LIST_MEMBERS_METHOD, cached.rateLimitedForMs);
 
       const startedAt = performance.now();
       const entry = await this.readSlack(groupId, keys);
-      // A change event this process received during the call counts even when Redis is away.
       if (this.overtakenReads.has(groupId)) continue;
       // Without Redis, or with a change not written to it yet, the entry is not stored.
       if (cached === undefined) return entry;
       const outcome = await this.storeIfUnchanged(keys, entry, cached.changes, startedAt);
-      if (outcome === 'stored') return entry;
+      if (outcome === 'stored' && !this.overtakenReads.has(groupId)) return entry;
       skipRedis = outcome === 'failed';
     }
     throw new Error(`user group ${groupId} changed in Slack during each of ${READ_ATTEMPTS} reads`);

@@ -14,6 +14,8 @@ const OVERTAKEN_GROUP = 'SUGCOVERT1';
 const OUTAGE_GROUP = 'SUGCOUTAG1';
 const UNSTORED_GROUP = 'SUGCUNSTO1';
 const FULL_GROUP = 'SUGCFULL01';
+const STORING_GROUP = 'SUGCSTORE1';
+const CACHED_GROUP = 'SUGCCACHE1';
 const MEMBERS = ['UUGCMEMB01', 'UUGCMEMB02'];
 const RETRY_AFTER_MS = 5_000;
 // A port on which nothing listens, for a Redis that cannot be reached.
@@ -90,6 +92,43 @@ async function connectFlakyRedis(): Promise<Redis> {
 async function reconnect(connection: Redis): Promise<void> {
   if (connection.status !== 'end') await new Promise((resolve) => connection.once('end', resolve));
   await connection.connect();
+}
+
+/**
+ * Wraps the test connection so that the reply to the next `eval`, or to the next MULTI, waits
+ * until `release` is called. Redis has run the command by the time `ran` resolves.
+ */
+function holdNextReply(command: 'eval' | 'multi'): { connection: Redis; ran: Promise<void>; release: () => void } {
+  const connection = Object.create(redis) as Redis;
+  let markRan = (): void => undefined;
+  const ran = new Promise<void>((resolve) => (markRan = resolve));
+  let release = (): void => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let replyHeld = false;
+  const holdReply = async <T>(reply: Promise<T>): Promise<T> => {
+    const value = await reply;
+    markRan();
+    await released;
+    return value;
+  };
+
+  if (command === 'eval') {
+    connection.eval = ((...args: Parameters<Redis['eval']>) => {
+      if (replyHeld) return redis.eval(...args);
+      replyHeld = true;
+      return holdReply(redis.eval(...args));
+    }) as Redis['eval'];
+  } else {
+    connection.multi = (() => {
+      const transaction = redis.multi();
+      if (replyHeld) return transaction;
+      replyHeld = true;
+      const exec = transaction.exec.bind(transaction);
+      transaction.exec = () => holdReply(exec());
+      return transaction;
+    }) as Redis['multi'];
+  }
+  return { connection, ran, release };
 }
 
 function cacheOver(slack: Directory, connection: Redis = redis): UserGroupCache {
@@ -253,6 +292,45 @@ describe('user group cache', () => {
 
     expect(await cacheOver(slack, rejectingWrites).listUserGroupMembers(FULL_GROUP)).toEqual(MEMBERS);
     expect(slack.calls).toEqual([FULL_GROUP, FULL_GROUP]);
+  });
+
+  it('event during the store reads again', async () => {
+    let members = MEMBERS;
+    const slack = new CountingDirectory(async () => members);
+    const { connection, ran, release } = holdNextReply('eval');
+    const cache = cacheOver(slack, connection);
+    const before = cache.listUserGroupMembers(STORING_GROUP);
+    await ran;
+
+    // Redis stored the list, and a removal arrives before the read has the reply.
+    members = MEMBERS.slice(1);
+    await cache.invalidate(STORING_GROUP, 'members_changed');
+    const after = cache.listUserGroupMembers(STORING_GROUP);
+    release();
+
+    expect(await after).toEqual(MEMBERS.slice(1));
+    expect(await before).toEqual(MEMBERS.slice(1));
+    expect(slack.calls).toEqual([STORING_GROUP, STORING_GROUP]);
+  });
+
+  it('event during a cache hit reads again', async () => {
+    let members = MEMBERS;
+    const slack = new CountingDirectory(async () => members);
+    expect(await cacheOver(slack).listUserGroupMembers(CACHED_GROUP)).toEqual(MEMBERS);
+    const { connection, ran, release } = holdNextReply('multi');
+    const cache = cacheOver(slack, connection);
+    const before = cache.listUserGroupMembers(CACHED_GROUP);
+    await ran;
+
+    // Redis returned the cached list, and a removal arrives before the read has the reply.
+    members = MEMBERS.slice(1);
+    await cache.invalidate(CACHED_GROUP, 'members_changed');
+    const after = cache.listUserGroupMembers(CACHED_GROUP);
+    release();
+
+    expect(await after).toEqual(MEMBERS.slice(1));
+    expect(await before).toEqual(MEMBERS.slice(1));
+    expect(slack.calls).toEqual([CACHED_GROUP, CACHED_GROUP]);
   });
 
   it('reads call Slack while Redis is down', async () => {
