@@ -235,6 +235,7 @@ async function startOutboxDelivery(
       sendNotice: createNoticeSender(outboxClient),
       client: outboxClient,
       db: database.db,
+      directory: context.directory,
       queues,
       clock: context.clock,
       logger: outboxLogger,

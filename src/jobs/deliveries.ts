@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import type { Directory } from '../services/context.js';
 import { recordSecurityChannelOk, recordSecurityChannelProblem } from '../services/security-channel.js';
 import { sendApprovalRequest, updateApprovalMessages } from '../slack/approval-sender.js';
 import { isChannelProblem, type SendNotice } from '../slack/notice-sender.js';
@@ -15,6 +16,8 @@ export interface DeliveryTargets {
   /** A client that never retries by itself, so every attempt goes through the outbox. */
   client: WebClient;
   db: Database;
+  /** Slack's user groups, to check an approver asked through one before their DM goes out. */
+  directory: Directory;
   queues: Queues;
   clock: Clock;
   logger: Logger;
@@ -43,7 +46,7 @@ export function createDeliver(targets: DeliveryTargets): Deliver {
         await scheduleExpiry(targets.queues, targets.clock, item.payload.activationId, new Date(item.payload.endsAt));
         return;
       case 'approval_request':
-        await sendApprovalRequest(targets.client, targets.db, targets.logger, item.payload);
+        await sendApprovalRequest(targets, item.payload);
         return;
       case 'approval_update':
         await updateApprovalMessages(targets.client, targets.db, item.payload.activationId);

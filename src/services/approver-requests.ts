@@ -92,6 +92,52 @@ export async function listRequestsForApprover(
   return { requests, unchecked: { count: uncheckedCount, retryAfterSeconds: retryAfterSeconds(membership) } };
 }
 
+/** Whether an approver recorded on a request may still decide it, as far as Slack could tell. */
+export type ApproverStanding =
+  | { status: 'approver' }
+  | { status: 'former' }
+  /** A group the approver was asked through could not be listed; `retryAfterMs` when Slack rate-limited the read. */
+  | { status: 'unchecked'; retryAfterMs: number | undefined; error: unknown };
+
+/**
+ * Checks that `approverId` may still decide the request under the role's current settings, as
+ * {@link listRequestsForApprover} does for one request: still named, still in one of the role's
+ * approver groups (read through `groups`) or still an active administrator, by the way they were
+ * asked. Run it before showing the request to them where the outbox may have waited, so that
+ * someone removed meanwhile does not get its details.
+ */
+export async function checkApproverStanding(
+  db: Executor,
+  groups: GroupSource,
+  activationId: string,
+  approverId: string,
+  now: Date,
+): Promise<ApproverStanding> {
+  const [row] = await db
+    .select({ role: roles, source: approvalApprovers.source })
+    .from(approvalApprovers)
+    .innerJoin(activations, eq(activations.id, approvalApprovers.activationId))
+    .innerJoin(roles, eq(roles.id, activations.roleId))
+    .where(and(eq(approvalApprovers.activationId, activationId), eq(approvalApprovers.approverId, approverId)));
+  if (row === undefined) return { status: 'former' };
+  const role = toRole(row.role);
+  if (!stillApprover(role, approverId, row.source)) return { status: 'former' };
+  if (row.source === 'pra') {
+    return (await readAccess(db, approverId, now)).isActivePra ? { status: 'approver' } : { status: 'former' };
+  }
+  if (row.source === 'user') return { status: 'approver' };
+
+  const membership = await readGroupMembership(groups, role.settings.approvers.groups);
+  const status = groupMemberStatus(role, approverId, membership);
+  if (status === 'member') return { status: 'approver' };
+  if (status === 'former') return { status: 'former' };
+  const error = [...membership.failures.values()][0];
+  const waits = [...membership.failures.values()].flatMap((failure) =>
+    failure instanceof SlackRateLimitedError ? [failure.retryAfterMs] : [],
+  );
+  return { status: 'unchecked', retryAfterMs: waits.length === 0 ? undefined : Math.max(...waits), error };
+}
+
 /**
  * Queues a Home tab refresh for everyone asked through an approver group of a pending request
  * whose role names `groupId`. Call it after Slack reported a change of that group, so that a

@@ -1,8 +1,11 @@
 import type { WebClient } from '@slack/web-api';
 import type { Executor } from '../../db/client.js';
 import { PermanentDeliveryError, RetryableDeliveryError } from '../errors.js';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { readActivationState } from '../services/activation-ending.js';
+import { checkApproverStanding } from '../services/approver-requests.js';
+import type { Directory } from '../services/context.js';
 import { listApprovalMessages, readRequestDetails, recordApprovalMessage } from '../services/approvals.js';
 import { findRequesterMessage, type PostedMessage } from '../services/requester-messages.js';
 import { renderApprovalMessage } from './approval-messages.js';
@@ -10,18 +13,26 @@ import type { RenderedMessage } from './notice-messages.js';
 import { classifySlackError, UPDATE_PERMANENT_ERRORS } from './notice-sender.js';
 import { renderClosedRequestMessage } from './requester-messages.js';
 
+/** Dependencies of sending an approver's DM: the outbox's Slack client, Postgres, and the directory for approver groups. */
+export interface ApprovalSenderTargets {
+  client: WebClient;
+  db: Executor;
+  logger: Logger;
+  directory: Directory;
+  clock: Clock;
+}
+
 /**
  * Sends one approver the DM for a request, rendered from the request's state now, and records
  * where it went so the decision can update it. A request decided before its DM went out gets no
  * DM: the approver would only see a closed request. A DM already on record for that approver
- * (a retried delivery) is brought up to date instead.
+ * (a retried delivery) is brought up to date instead. Someone who may no longer decide the
+ * request gets no DM, because the outbox may have retried it for hours and a member removed from
+ * the group meanwhile must not get the justification and ticket. When Slack cannot list the
+ * approver group they were asked through, the delivery is retried.
  */
-export async function sendApprovalRequest(
-  client: WebClient,
-  db: Executor,
-  logger: Logger,
-  input: { activationId: string; approverId: string },
-): Promise<void> {
+export async function sendApprovalRequest(targets: ApprovalSenderTargets, input: { activationId: string; approverId: string }): Promise<void> {
+  const { client, db, logger } = targets;
   const details = await readRequestDetails(db, input.activationId);
   if (details === undefined || details.activation.status !== 'pending_approval') {
     const sent = (await listApprovalMessages(db, input.activationId)).find((copy) => copy.approverId === input.approverId);
@@ -31,6 +42,18 @@ export async function sendApprovalRequest(
     }
     logger.info({ activationId: input.activationId, approverId: input.approverId }, 'request already closed; approval DM skipped');
     return;
+  }
+  const groups = { directory: targets.directory, logger };
+  const standing = await checkApproverStanding(db, groups, input.activationId, input.approverId, targets.clock.now());
+  if (standing.status === 'former') {
+    logger.info({ activationId: input.activationId, approverId: input.approverId }, 'no longer an approver of the request; approval DM skipped');
+    return;
+  }
+  if (standing.status === 'unchecked') {
+    throw new RetryableDeliveryError('group_check_failed', `could not check ${input.approverId} against the approver groups in Slack`, {
+      cause: standing.error,
+      ...(standing.retryAfterMs === undefined ? {} : { retryAfterMs: standing.retryAfterMs }),
+    });
   }
   const message = renderApprovalMessage(details);
   let copy: { channelId: string; ts: string };

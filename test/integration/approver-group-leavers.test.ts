@@ -16,10 +16,15 @@ const LISTED_LEAVER = 'UMEMBGL03';
 const LISTED_STAYER = 'UMEMBGL04';
 const NAMED = 'UNAMEDGL1';
 const LIMITED_MEMBER = 'UMEMBGL05';
+const HELD_LEAVER = 'UMEMBGL06';
+const HELD_STAYER = 'UMEMBGL07';
 const REMINDER_GROUP = 'SGLREMIND';
 const LIST_GROUP = 'SGLLISTED';
 const LIMITED_GROUP = 'SGLLIMITD';
+const HELD_GROUP = 'SGLHELDDM';
 const RETRY_AFTER_SECONDS = 20;
+// Leaves time to change the group before the outbox sends the rate-limited DMs again.
+const DM_RETRY_AFTER_SECONDS = 3;
 const REMINDER = 'Reminder:';
 const BILLING = 'Billing Administrator';
 const USER_ADMINISTRATOR = 'User Administrator';
@@ -34,12 +39,14 @@ let app: TestApp;
 beforeAll(async () => {
   environment = createTestEnvironment();
   fake = await FakeSlack.start();
-  for (const id of [ADMIN, REQUESTER, REMINDED_LEAVER, REMINDED_STAYER, LISTED_LEAVER, LISTED_STAYER, NAMED, LIMITED_MEMBER]) {
+  const people = [ADMIN, REQUESTER, REMINDED_LEAVER, REMINDED_STAYER, LISTED_LEAVER, LISTED_STAYER, NAMED, LIMITED_MEMBER];
+  for (const id of [...people, HELD_LEAVER, HELD_STAYER]) {
     fake.setUser({ id, tz: 'UTC' });
   }
   fake.setUserGroup(REMINDER_GROUP, [REMINDED_LEAVER, REMINDED_STAYER]);
   fake.setUserGroup(LIST_GROUP, [LISTED_LEAVER, LISTED_STAYER]);
   fake.setUserGroup(LIMITED_GROUP, [LIMITED_MEMBER]);
+  fake.setUserGroup(HELD_GROUP, [HELD_LEAVER, HELD_STAYER]);
   app = await startTestApp({ environment, fake, admins: [ADMIN] });
 
   const approversByRole: [string, { users: string[]; groups: string[] }][] = [
@@ -48,6 +55,7 @@ beforeAll(async () => {
     // Names a member of LIST_GROUP, so their list has a request that needs no Slack read.
     ['service', { users: [LISTED_STAYER], groups: [] }],
     ['user-administrator', { users: [NAMED], groups: [LIMITED_GROUP] }],
+    ['password', { users: [], groups: [HELD_GROUP] }],
   ];
   for (const [slug, approvers] of approversByRole) {
     await configureRole(app, ADMIN, slug, { requireApproval: true, approvers });
@@ -165,6 +173,66 @@ describe('member removed from an approver group', () => {
     expect(await openHomeTab(LISTED_LEAVER)).not.toContain(request.id);
     expect(await commandReply(app, LISTED_STAYER, 'requests')).toContain('1 request(s) waiting for you');
     expect(await openHomeTab(LISTED_STAYER)).toContain(request.id);
+  });
+});
+
+/** Lists the approval DMs of a request that Slack accepted for `userId`. */
+function sentApprovalDms(userId: string, activationId: string): RecordedCall[] {
+  return fake.messagesTo(userId).filter((call) => call.status === 200 && JSON.stringify(call.body.blocks ?? []).includes(activationId));
+}
+
+async function approvalDmRows(activationId: string): Promise<{ approverId: string; attempts: number; delivered: boolean }[]> {
+  return app.sql<{ approverId: string; attempts: number; delivered: boolean }[]>`
+    select payload->>'approverId' as "approverId", attempts, delivered_at is not null as delivered from outbox
+    where kind = 'approval_request' and payload->>'activationId' = ${activationId} order by id`;
+}
+
+async function waitForApprovalDmRows(activationId: string): Promise<void> {
+  await eventually(async () => ((await approvalDmRows(activationId)).every((row) => row.delivered) ? true : undefined), 10_000);
+}
+
+describe('approval DM delayed by the outbox', () => {
+  it('skips a member who left meanwhile', async () => {
+    // Slack rate-limits the next posts, the request's DMs among them, so the outbox sends them
+    // again 3 seconds later, after the leaver left the group.
+    fake.failNext('chat.postMessage', { retryAfterSeconds: DM_RETRY_AFTER_SECONDS, times: 5 });
+    const request = await requestRole('password');
+    await changeUserGroup(app, HELD_GROUP, [HELD_STAYER]);
+
+    try {
+      await waitForApprovalDmRows(request.id);
+
+      expect(sentApprovalDms(HELD_STAYER, request.id)).toHaveLength(1);
+      expect(sentApprovalDms(HELD_LEAVER, request.id)).toHaveLength(0);
+    } finally {
+      fake.clearFailures('chat.postMessage');
+      await commandReply(app, REQUESTER, 'cancel password');
+    }
+  });
+
+  it('waits while Slack cannot list the group', async () => {
+    await changeUserGroup(app, HELD_GROUP, [HELD_LEAVER, HELD_STAYER]);
+    fake.failNext('chat.postMessage', { retryAfterSeconds: DM_RETRY_AFTER_SECONDS, times: 5 });
+    const request = await requestRole('password');
+    // The DMs sent again find no members kept, and Slack rate-limits the read they make.
+    await dropCachedMembers(HELD_GROUP);
+    fake.failNext('usergroups.users.list', { retryAfterSeconds: 1 });
+
+    try {
+      await waitForApprovalDmRows(request.id);
+
+      const [limited] = fake.calls('usergroups.users.list').filter((call) => call.body.usergroup === HELD_GROUP && call.status === 429);
+      expect(limited).toBeDefined();
+      for (const approverId of [HELD_LEAVER, HELD_STAYER]) {
+        const sent = sentApprovalDms(approverId, request.id);
+        expect(sent).toHaveLength(1);
+        expect(sent[0]?.at).toBeGreaterThan(limited?.at ?? Number.POSITIVE_INFINITY);
+      }
+    } finally {
+      fake.clearFailures('chat.postMessage');
+      fake.clearFailures('usergroups.users.list');
+      await commandReply(app, REQUESTER, 'cancel password');
+    }
   });
 });
 
