@@ -88,6 +88,11 @@ export function formatDuration(minutes: number): string {
   return parts.join(' ');
 }
 
+/** Formats a wait in whole seconds as English words: `1 second`, `20 seconds`. */
+export function formatSeconds(seconds: number): string {
+  return pluralize(seconds, 'second');
+}
+
 /**
  * Splits normalized text into unit components, or returns undefined when the text is not
  * a duration: unknown unit, a unit given twice, minutes before hours, or stray characters.

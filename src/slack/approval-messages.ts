@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { slackDateToken } from '../domain/dates.js';
-import { formatDuration } from '../domain/duration.js';
+import { formatDuration, formatSeconds } from '../domain/duration.js';
 import { formatTicket } from '../services/activation-records.js';
 import { SYSTEM_ACTOR } from '../services/audit.js';
 import { RECENT_ACTIVATIONS_DAYS, type RecentActivation, type RequestDetails } from '../services/approvals.js';
@@ -98,7 +98,7 @@ export function pendingRequestBlocks(request: PendingRequest): KnownBlock[] {
  * in the approver groups they were sent through.
  */
 export function uncheckedRequestsNote(unchecked: UncheckedRequests): string {
-  const when = unchecked.retryAfterSeconds === undefined ? 'in a minute' : `in ${unchecked.retryAfterSeconds} seconds`;
+  const when = unchecked.retryAfterSeconds === undefined ? 'in a minute' : `in ${formatSeconds(unchecked.retryAfterSeconds)}`;
   const subject = unchecked.count === 1 ? '1 request sent to you through an approver group is' : `${unchecked.count} requests sent to you through approver groups are`;
   return `${subject} not shown, because Slack could not confirm that you are still in the group. Look again ${when}.`;
 }

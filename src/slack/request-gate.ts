@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { App, ReceiverEvent } from '@slack/bolt';
+import { formatSeconds } from '../domain/duration.js';
 import type { InFlight } from '../in-flight.js';
 import type { Logger } from '../logger.js';
 import type { Metrics, SlackRequestType } from '../metrics.js';
@@ -98,7 +99,7 @@ async function isRateLimited(info: RequestInfo, ack: ReceiverEvent['ack'], optio
 // The ack body is the only reply that needs no database or Web API call. Commands show it as an
 // ephemeral message; a modal submission pushes a small modal; a click gets a bare ack.
 function rateLimitReply(type: SlackRequestType, retryAfterSeconds: number): Record<string, unknown> | undefined {
-  const text = `You are sending requests faster than slack-pim allows. Try again in ${retryAfterSeconds} seconds.`;
+  const text = `You are sending requests faster than slack-pim allows. Try again in ${formatSeconds(retryAfterSeconds)}.`;
   if (type === 'command') return { response_type: 'ephemeral', text };
   if (type === 'view_submission') {
     return {

@@ -3,6 +3,7 @@ import {
   DURATION_EXAMPLES,
   MAX_DURATION_TEXT_LENGTH,
   formatDuration,
+  formatSeconds,
   parseDuration,
 } from '../../src/domain/duration.js';
 
@@ -150,5 +151,15 @@ describe('formatDuration', () => {
 
   it.each([1, 30, 59, 60, 61, 90, 1440, 1441])('round-trips %i minutes', (minutes) => {
     expect(parseDuration(formatDuration(minutes))).toEqual({ ok: true, minutes });
+  });
+});
+
+describe('formatSeconds', () => {
+  it.each([
+    [1, '1 second'],
+    [2, '2 seconds'],
+    [60, '60 seconds'],
+  ])('formats %i as %j', (seconds, text) => {
+    expect(formatSeconds(seconds)).toBe(text);
   });
 });
