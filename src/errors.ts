@@ -30,7 +30,8 @@ export type UserErrorCode =
   | 'role_in_use'
   | 'nothing_selected'
   | 'group_check_failed'
-  | 'slack_rate_limited';
+  | 'slack_rate_limited'
+  | 'slack_access_denied';
 
 /** Modal fields that a `UserError` can point at. */
 export type FormField = 'role' | 'duration' | 'justification' | 'ticket' | 'reason' | 'name' | 'slug' | 'description';

@@ -2,7 +2,7 @@ import { and, asc, eq, exists, isNull, sql } from 'drizzle-orm';
 import { activations, assignments, roles } from '../../db/schema.js';
 import type { Executor } from '../../db/client.js';
 import { checkActivationRequest } from '../domain/activation.js';
-import { fileRequest } from './approvals.js';
+import { fileRequest, groupAccessMessage } from './approvals.js';
 import { listMembersOrNone } from './approver-membership.js';
 import {
   activationStartedItems,
@@ -18,7 +18,7 @@ import { slackDateToken } from '../domain/dates.js';
 import { UserError } from '../errors.js';
 import { closeOpenActivation } from './activation-ending.js';
 import { appendAudit } from './audit.js';
-import { SlackRateLimitedError, type ServiceContext } from './context.js';
+import { SlackAccessError, SlackRateLimitedError, type ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { findRoleById, listRoles, pickRole, toRole, type Role } from './roles.js';
@@ -142,6 +142,13 @@ async function resolveGroupMembers(context: ServiceContext, role: Role, requeste
     const members = await Promise.all(groupIds.map((groupId) => listMembersOrNone(context, groupId)));
     return members.flat();
   } catch (error) {
+    if (error instanceof SlackAccessError) {
+      context.logger.error(
+        { userId: requesterId, roleId: role.id, groupIds, slackError: error.code },
+        'Slack rejected slack-pim reading approver groups; requests fail until an administrator fixes the installation',
+      );
+      throw new UserError('slack_access_denied', groupAccessMessage(role, error, `your request for ${role.name} was not filed`));
+    }
     if (!(error instanceof SlackRateLimitedError)) throw error;
     context.logger.warn(
       { userId: requesterId, roleId: role.id, groupIds, retryAfterMs: error.retryAfterMs },

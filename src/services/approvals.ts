@@ -15,7 +15,7 @@ import {
 } from './activation-records.js';
 import { appendAudit, SYSTEM_ACTOR } from './audit.js';
 import { listMembersOrNone, stillApprover, type GroupMembers } from './approver-membership.js';
-import { SlackRateLimitedError, type ServiceContext } from './context.js';
+import { SlackAccessError, SlackRateLimitedError, type ServiceContext } from './context.js';
 import { homeRefreshes } from './home-refresh.js';
 import { enqueueOutbox, type OutboxItem } from './outbox.js';
 import { listRoles, toRole, type Role } from './roles.js';
@@ -511,12 +511,27 @@ async function readGroupMembers(
         `Slack is limiting how often slack-pim may read user groups, so it could not check that you are still in an approver group of ${role.name}, and nothing was decided. Try again in ${error.retryAfterText}.`,
       );
     }
+    if (error instanceof SlackAccessError) {
+      context.logger.error(
+        { ...ids, slackError: error.code },
+        'Slack rejected slack-pim reading approver groups; decisions fail until an administrator fixes the installation',
+      );
+      throw new UserError('slack_access_denied', groupAccessMessage(role, error, 'nothing was decided'));
+    }
     context.logger.warn({ ...ids, err: error }, 'failed to read approver groups from Slack; decision rejected');
     throw new UserError(
       'group_check_failed',
       `slack-pim could not check with Slack that you are still in an approver group of ${role.name}, so nothing was decided. Try again in a minute.`,
     );
   }
+}
+
+/**
+ * Tells someone whose request or decision needed a role's approver groups that Slack rejected
+ * slack-pim's access to them, and that waiting will not help.
+ */
+export function groupAccessMessage(role: Role, error: SlackAccessError, outcome: string): string {
+  return `Slack does not let slack-pim read the approver groups of ${role.name} (${error.code}), so ${outcome}. Trying again will not help: ask a Privileged Role Administrator to check slack-pim's installation in Slack (its token and the usergroups:read scope) or to name approvers instead of user groups.`;
 }
 
 /**

@@ -1,12 +1,14 @@
 import type { Database } from '../../db/client.js';
 import type { Clock } from '../clock.js';
+import { formatSeconds } from '../domain/duration.js';
 import type { Logger } from '../logger.js';
 
 /** Slack's directory, as far as services need it. */
 export interface Directory {
   /**
    * Lists the current members of a Slack user group. Throws `UnknownUserGroupError` when it does
-   * not exist, and `SlackRateLimitedError` when Slack rate-limits the read.
+   * not exist, `SlackRateLimitedError` when Slack rate-limits the read, and `SlackAccessError`
+   * when Slack rejects the app's token or permissions.
    */
   listUserGroupMembers(groupId: string): Promise<string[]>;
 }
@@ -41,8 +43,24 @@ export class SlackRateLimitedError extends Error {
 
   /** The wait as messages write it: "1 second", "20 seconds". */
   get retryAfterText(): string {
-    const seconds = this.retryAfterSeconds;
-    return seconds === 1 ? '1 second' : `${seconds} seconds`;
+    return formatSeconds(this.retryAfterSeconds);
+  }
+}
+
+/**
+ * Thrown when Slack rejects the app's token or permissions for a Web API method (`code` is Slack's
+ * error, such as `missing_scope` or `invalid_auth`). Retrying cannot help: an administrator must
+ * fix the installation.
+ */
+export class SlackAccessError extends Error {
+  readonly method: string;
+  readonly code: string;
+
+  constructor(method: string, code: string) {
+    super(`Slack rejected ${method} with ${code}`);
+    this.name = 'SlackAccessError';
+    this.method = method;
+    this.code = code;
   }
 }
 

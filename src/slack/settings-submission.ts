@@ -6,7 +6,7 @@ import { listRoles } from '../services/roles.js';
 import { updateRoleSettings } from '../services/role-settings.js';
 import { escapeMrkdwn } from './blocks.js';
 import type { SlackDeps } from './deps.js';
-import { SlackRateLimitedError, UnknownUserGroupError } from './directory.js';
+import { SlackAccessError, SlackRateLimitedError, UnknownUserGroupError } from './directory.js';
 import { readSettingsSubmission, SETTINGS_BLOCKS, SETTINGS_CALLBACK_ID } from './settings-modal.js';
 
 const roleIdSchema = z.uuid();
@@ -54,6 +54,10 @@ async function checkGroupsExist(deps: SlackDeps, groupIds: readonly string[], lo
       await deps.context.directory.listUserGroupMembers(groupId);
     } catch (error) {
       if (error instanceof UnknownUserGroupError) return `Slack has no user group ${groupId}.`;
+      if (error instanceof SlackAccessError) {
+        logger.error({ groupId, slackError: error.code }, 'Slack rejected slack-pim reading a user group; settings not saved');
+        return `Slack does not let slack-pim read user groups (${error.code}), so approvers cannot be user groups until slack-pim's installation in Slack is fixed (its token and the usergroups:read scope). Name approvers instead.`;
+      }
       if (!(error instanceof SlackRateLimitedError)) throw error;
       logger.warn({ groupId, retryAfterMs: error.retryAfterMs }, 'Slack rate-limited reading a user group; settings not saved');
       return `Slack is limiting how often slack-pim may read user groups, so ${groupId} could not be checked and nothing was saved. Submit again in ${error.retryAfterText}.`;

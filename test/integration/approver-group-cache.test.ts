@@ -7,6 +7,7 @@ import { FakeSlack, type RecordedCall } from '../support/fake-slack.js';
 import { createTestEnvironment, eventually, startTestApp, type TestApp, type TestEnvironment } from '../support/harness.js';
 import {
   activationStatus,
+  approvalDmsSettled,
   changeUserGroup,
   clickDecision,
   commandReply,
@@ -22,8 +23,8 @@ const MEMBER_A = 'UMEMBGC01';
 const MEMBER_B = 'UMEMBGC02';
 const MEMBER_C = 'UMEMBGC03';
 const MEMBER_D = 'UMEMBGC04';
-const REQUESTERS = ['UREQGC001', 'UREQGC002', 'UREQGC003', 'UREQGC004'] as const;
-const [REQUESTER_1, REQUESTER_2, REQUESTER_3, REQUESTER_4] = REQUESTERS;
+const REQUESTERS = ['UREQGC001', 'UREQGC002', 'UREQGC003', 'UREQGC004', 'UREQGC005'] as const;
+const [REQUESTER_1, REQUESTER_2, REQUESTER_3, REQUESTER_4, REQUESTER_5] = REQUESTERS;
 const CACHED_GROUP = 'SGCCACHE1';
 const CHANGING_GROUP = 'SGCEVENT1';
 const DISABLED_GROUP = 'SGCDISAB1';
@@ -210,6 +211,7 @@ describe('Slack rate limit on user groups', () => {
   it('429 tells the wait and decides nothing', async () => {
     const ids: string[] = [];
     for (const requester of REQUESTERS) ids.push(await requestRole(requester, 'global'));
+    for (const id of ids) await approvalDmsSettled(app, id);
     await sendUserGroupEvent(app, subteamUpdated(LIMITED_GROUP, [MEMBER_A]));
     const readsBefore = groupReads(LIMITED_GROUP).length;
     // Enough for every click to get its own 429, as they would without a Retry-After shared by all.
@@ -300,6 +302,7 @@ describe('Slack rate limit on user groups', () => {
     }
 
     const id = await requestRole(REQUESTER_4, 'security');
+    await approvalDmsSettled(app, id);
     await sendUserGroupEvent(app, subteamUpdated(FILING_GROUP, [MEMBER_A, MEMBER_B]));
     fake.failNext('usergroups.users.list', { retryAfterSeconds: 1 });
     try {
@@ -307,5 +310,39 @@ describe('Slack rate limit on user groups', () => {
     } finally {
       await endRateLimit();
     }
+  });
+});
+
+describe('Slack rejects the app on user groups', () => {
+  it('says waiting will not help', async () => {
+    await sendUserGroupEvent(app, subteamUpdated(FILING_GROUP, [MEMBER_A, MEMBER_B]));
+    fake.failNext('usergroups.users.list', { error: 'missing_scope' });
+
+    const reply = await commandReply(app, REQUESTER_5, `activate security 1h ${JUSTIFICATION}`);
+
+    expect(reply).toContain('(missing_scope), so your request for Security Administrator was not filed');
+    expect(reply).toContain('Trying again will not help');
+    const filed = await app.sql`
+      select v.id from activations v join roles r on r.id = v.role_id
+      where v.user_id = ${REQUESTER_5} and r.slug like 'security%'`;
+    expect(filed).toHaveLength(0);
+    const [filingLine] = logLinesWith(
+      'Slack rejected slack-pim reading approver groups; requests fail until an administrator fixes the installation',
+    );
+    expect(filingLine).toMatchObject({ level: 50, userId: REQUESTER_5, groupIds: [FILING_GROUP], slackError: 'missing_scope' });
+
+    const id = await requestRole(REQUESTER_5, 'security');
+    await approvalDmsSettled(app, id);
+    await sendUserGroupEvent(app, subteamUpdated(FILING_GROUP, [MEMBER_A, MEMBER_B]));
+    fake.failNext('usergroups.users.list', { error: 'invalid_auth' });
+
+    const decision = await decisionReply(app, MEMBER_A, APPROVE, id);
+
+    expect(decision).toContain('(invalid_auth), so nothing was decided. Trying again will not help');
+    expect(await activationStatus(app, id)).toBe('pending_approval');
+    const [decisionLine] = logLinesWith(
+      'Slack rejected slack-pim reading approver groups; decisions fail until an administrator fixes the installation',
+    );
+    expect(decisionLine).toMatchObject({ level: 50, activationId: id, approverId: MEMBER_A, slackError: 'invalid_auth' });
   });
 });

@@ -4,7 +4,7 @@ import { REMINDER_GROUP_WAIT_MS, sendDueReminder } from '../../src/services/appr
 import { userGroupCacheKeys } from '../../src/slack/user-group-cache.js';
 import { FakeSlack, type RecordedCall } from '../support/fake-slack.js';
 import { createTestEnvironment, eventually, messageText, startTestApp, type TestApp, type TestEnvironment } from '../support/harness.js';
-import { changeUserGroup, commandReply, configureRole, sendUserGroupEvent } from '../support/flows.js';
+import { approvalDmsSettled, changeUserGroup, commandReply, configureRole, sendUserGroupEvent } from '../support/flows.js';
 import { subteamUpdated } from '../support/slack-requests.js';
 
 // Members of approver groups who leave them in Slack while requests sent to them wait.
@@ -181,16 +181,6 @@ function sentApprovalDms(userId: string, activationId: string): RecordedCall[] {
   return fake.messagesTo(userId).filter((call) => call.status === 200 && JSON.stringify(call.body.blocks ?? []).includes(activationId));
 }
 
-async function approvalDmRows(activationId: string): Promise<{ approverId: string; attempts: number; delivered: boolean }[]> {
-  return app.sql<{ approverId: string; attempts: number; delivered: boolean }[]>`
-    select payload->>'approverId' as "approverId", attempts, delivered_at is not null as delivered from outbox
-    where kind = 'approval_request' and payload->>'activationId' = ${activationId} order by id`;
-}
-
-async function waitForApprovalDmRows(activationId: string): Promise<void> {
-  await eventually(async () => ((await approvalDmRows(activationId)).every((row) => row.delivered) ? true : undefined), 10_000);
-}
-
 describe('approval DM delayed by the outbox', () => {
   it('skips a member who left meanwhile', async () => {
     // Slack rate-limits the next posts, the request's DMs among them, so the outbox sends them
@@ -200,7 +190,7 @@ describe('approval DM delayed by the outbox', () => {
     await changeUserGroup(app, HELD_GROUP, [HELD_STAYER]);
 
     try {
-      await waitForApprovalDmRows(request.id);
+      await approvalDmsSettled(app, request.id);
 
       expect(sentApprovalDms(HELD_STAYER, request.id)).toHaveLength(1);
       expect(sentApprovalDms(HELD_LEAVER, request.id)).toHaveLength(0);
@@ -219,7 +209,7 @@ describe('approval DM delayed by the outbox', () => {
     fake.failNext('usergroups.users.list', { retryAfterSeconds: 1 });
 
     try {
-      await waitForApprovalDmRows(request.id);
+      await approvalDmsSettled(app, request.id);
 
       const [limited] = fake.calls('usergroups.users.list').filter((call) => call.body.usergroup === HELD_GROUP && call.status === 429);
       expect(limited).toBeDefined();
@@ -267,6 +257,7 @@ describe('Slack cannot list the approver groups', () => {
   it('reminder waits for the groups', async () => {
     const request = await requestRole('user-administrator');
     const dueAt = request.requestedAt.getTime() + FIRST_REMINDER_MS;
+    await approvalDmsSettled(app, request.id);
     await dropCachedMembers(LIMITED_GROUP);
     fake.failNext('usergroups.users.list', { retryAfterSeconds: RETRY_AFTER_SECONDS });
 

@@ -119,6 +119,20 @@ export async function userGroupChangeId(app: TestApp, groupId: string): Promise<
 }
 
 /**
+ * Waits until every approval DM of a request was sent or skipped. Each DM checks its approver's
+ * groups before it goes out, so a test that then makes Slack fail a group read can tell which
+ * read gets the failure.
+ */
+export async function approvalDmsSettled(app: TestApp, activationId: string): Promise<void> {
+  await eventually(async () => {
+    const [row] = await app.sql<{ waiting: number }[]>`
+      select count(*)::int as waiting from outbox
+      where kind = 'approval_request' and payload->>'activationId' = ${activationId} and delivered_at is null`;
+    return row?.waiting === 0 ? true : undefined;
+  }, 15_000);
+}
+
+/**
  * Sends a `subteam_members_changed` or `subteam_updated` event, signed as Slack sends it, and
  * waits until the app has applied it: Bolt acknowledges an event before its listener runs.
  * Returns the event id, for sending it again as Slack's retries do.
