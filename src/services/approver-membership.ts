@@ -52,28 +52,8 @@ export async function listMembersOrNone(source: GroupSource, groupId: string): P
     return await source.directory.listUserGroupMembers(groupId);
   } catch (error) {
     if (!(error instanceof UnknownUserGroupError)) throw error;
-    warnOfMissingGroup(source.logger, groupId);
     return [];
   }
-}
-
-/**
- * Interval between two warnings about the same missing group in one process. Every list, Home
- * tab, reminder and decision that involves the group reads it, so one line each would flood the
- * log until an administrator fixes the role's approvers.
- */
-export const MISSING_GROUP_WARNING_INTERVAL_MS = 10 * 60_000;
-const missingGroupWarnedAt = new Map<string, number>();
-
-function warnOfMissingGroup(logger: Logger, groupId: string): void {
-  const now = Date.now();
-  const warnedAt = missingGroupWarnedAt.get(groupId);
-  if (warnedAt !== undefined && now - warnedAt < MISSING_GROUP_WARNING_INTERVAL_MS) return;
-  missingGroupWarnedAt.set(groupId, now);
-  logger.warn(
-    { groupId, repeatsAfterMs: MISSING_GROUP_WARNING_INTERVAL_MS },
-    'approver group not found in Slack; counted as empty',
-  );
 }
 
 /**

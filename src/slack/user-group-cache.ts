@@ -214,7 +214,11 @@ export class UserGroupCache implements Directory {
     try {
       return { members: await this.options.slack.listUserGroupMembers(groupId) };
     } catch (error) {
-      if (error instanceof UnknownUserGroupError) return { deleted: true };
+      if (error instanceof UnknownUserGroupError) {
+        // Logged when Slack returns the error, not at every read of the cached entry.
+        this.options.logger.warn({ groupId }, 'approver group not found in Slack; counted as empty');
+        return { deleted: true };
+      }
       if (error instanceof SlackRateLimitedError) await this.recordRateLimit(keys, error);
       throw error;
     }

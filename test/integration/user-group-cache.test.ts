@@ -4,11 +4,13 @@ import { createLogger } from '../../src/logger.js';
 import { SlackRateLimitedError, UnknownUserGroupError, type Directory } from '../../src/services/context.js';
 import { UserGroupCache, userGroupCacheKeys } from '../../src/slack/user-group-cache.js';
 import { createTestEnvironment, eventually, TEST_REDIS_URL, type TestEnvironment } from '../support/harness.js';
+import { captureLog } from '../support/log-capture.js';
 
 const GROUP = 'SUGCGROUP1';
 const OTHER_GROUP = 'SUGCGROUP2';
 const THIRD_GROUP = 'SUGCGROUP3';
 const MISSING_GROUP = 'SUGCMISS01';
+const WARNED_GROUP = 'SUGCWARN01';
 const EXPIRING_GROUP = 'SUGCEXPIR1';
 const OVERTAKEN_GROUP = 'SUGCOVERT1';
 const OUTAGE_GROUP = 'SUGCOUTAG1';
@@ -163,6 +165,22 @@ describe('user group cache', () => {
     await expect(cache.listUserGroupMembers(MISSING_GROUP)).rejects.toBeInstanceOf(UnknownUserGroupError);
     await expect(cache.listUserGroupMembers(MISSING_GROUP)).rejects.toBeInstanceOf(UnknownUserGroupError);
     expect(slack.calls).toEqual([MISSING_GROUP]);
+  });
+
+  it('unknown group warned once', async () => {
+    const log = captureLog('info');
+    const slack = new CountingDirectory(async (groupId) => {
+      throw new UnknownUserGroupError(groupId);
+    });
+    const cache = new UserGroupCache({ redis, redisPrefix: environment.redisPrefix, slack, logger: log.logger });
+
+    for (let read = 0; read < 3; read++) {
+      await expect(cache.listUserGroupMembers(WARNED_GROUP)).rejects.toBeInstanceOf(UnknownUserGroupError);
+    }
+
+    const warnings = log.find('approver group not found in Slack; counted as empty');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.groupId).toBe(WARNED_GROUP);
   });
 
   it('429 stops every process from calling', async () => {
