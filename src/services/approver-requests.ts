@@ -45,7 +45,7 @@ export interface ApproverRequests {
  * The role's approver groups are read through `groups`, once each however many requests name
  * them, and only when the list has a request sent through a group. When Slack cannot list a
  * group (a 429, an outage), the requests that depend on it are left out and counted in
- * `unchecked`, so that someone who may have left the group sees no request details while the
+ * `unchecked`, so that someone who may have left the group gets no request details while the
  * rest of the list still shows. A current member still has the request's DM, and deciding
  * needs Slack's list anyway. Without `groups`, every such request is counted as unchecked.
  */

@@ -44,15 +44,15 @@ export async function sendApprovalRequest(targets: ApprovalSenderTargets, input:
     return;
   }
   const groups = { directory: targets.directory, logger };
-  const standing = await checkApproverStanding(db, groups, input.activationId, input.approverId, targets.clock.now());
-  if (standing.status === 'former') {
+  const approverCheck = await checkApproverStanding(db, groups, input.activationId, input.approverId, targets.clock.now());
+  if (approverCheck.status === 'former') {
     logger.info({ activationId: input.activationId, approverId: input.approverId }, 'no longer an approver of the request; approval DM skipped');
     return;
   }
-  if (standing.status === 'unchecked') {
+  if (approverCheck.status === 'unchecked') {
     throw new RetryableDeliveryError('group_check_failed', `could not check ${input.approverId} against the approver groups in Slack`, {
-      cause: standing.error,
-      ...(standing.retryAfterMs === undefined ? {} : { retryAfterMs: standing.retryAfterMs }),
+      cause: approverCheck.error,
+      ...(approverCheck.retryAfterMs === undefined ? {} : { retryAfterMs: approverCheck.retryAfterMs }),
     });
   }
   const message = renderApprovalMessage(details);
