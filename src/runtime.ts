@@ -325,7 +325,7 @@ async function startWebRole(
  * Builds the client that reads user groups. It rejects a 429 at once (`rejectRateLimitedCalls`)
  * instead of pausing its queue for the Retry-After and retrying. The person who clicked then gets
  * the time to wait at once, and the click does not hold one of the few slots for work after an
- * ack (`AFTER_ACK_CONCURRENCY` in src/slack/app.ts) that long. Network errors and 5xx answers
+ * ack (`AFTER_ACK_CONCURRENCY` in src/slack/app.ts) that long. Network errors and 5xx responses
  * get two quick retries.
  */
 function createDirectoryClient(config: Config, fetch: FetchFunction, logger: Logger): WebClient {
